@@ -8,6 +8,8 @@
 export * from "./src/symbols.ts";
 
 // --- section: www_authenticate ---
+// RFC 9110 §11.6.1: WWW-Authenticate challenges
+export type { WWWAuthenticateChallenge, WWWAuthenticateChallengeParameters } from "./src/types.ts";
 // --- end: www_authenticate ---
 
 // --- section: mtls ---
