@@ -47,8 +47,6 @@ export const KEY_SELECTION = "OAUTH_KEY_SELECTION_FAILED";
 export const MISSING_SERVER_METADATA = "OAUTH_MISSING_SERVER_METADATA";
 /** Server metadata has a member of the wrong type or value. */
 export const INVALID_SERVER_METADATA = "OAUTH_INVALID_SERVER_METADATA";
-/** A signature did not verify (authlane addition; oauth4webapi leaves this code unset). */
-export const JWS_SIGNATURE_VERIFICATION = "OAUTH_JWS_SIGNATURE_VERIFICATION_FAILED";
 /** A response body exceeded the size cap (authlane addition). */
 export const RESPONSE_TOO_LARGE = "OAUTH_RESPONSE_TOO_LARGE";
 
@@ -72,7 +70,6 @@ export type OAuthErrorCode =
   | typeof KEY_SELECTION
   | typeof MISSING_SERVER_METADATA
   | typeof INVALID_SERVER_METADATA
-  | typeof JWS_SIGNATURE_VERIFICATION
   | typeof RESPONSE_TOO_LARGE;
 
 function hide(target: object, key: string, value: unknown): void {

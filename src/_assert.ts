@@ -1,0 +1,79 @@
+/**
+ * Argument guards: each throws a coded `TypeError` before any I/O, so caller mistakes never
+ * reach the network.
+ *
+ * @module
+ */
+
+import { argError } from "./errors.ts";
+import type { AuthorizationServer, Client, JsonObject } from "./types.ts";
+
+/** Whether a value is a plain object (not null, not an array). */
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Throws unless `value` is a string. */
+export function assertString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== "string") throw argError(`${name} must be a string`);
+}
+
+/** Throws unless `value` is a non-empty string. */
+export function assertNonEmptyString(value: unknown, name: string): asserts value is string {
+  assertString(value, name);
+  if (value.length === 0) throw argError(`${name} must not be empty`, "ERR_INVALID_ARG_VALUE");
+}
+
+/** Throws unless `value` is a `URL`. */
+export function assertURL(value: unknown, name: string): asserts value is URL {
+  if (!(value instanceof URL)) throw argError(`${name} must be an instance of URL`);
+}
+
+/** Throws unless `value` is a `Response` whose body was not read yet. */
+export function assertResponse(value: unknown, name = '"response"'): asserts value is Response {
+  if (!(value instanceof Response)) throw argError(`${name} must be an instance of Response`);
+  if (value.bodyUsed) {
+    throw argError(`${name} body has already been used`, "ERR_INVALID_ARG_VALUE");
+  }
+}
+
+/** Throws unless `as` looks like authorization server metadata. */
+export function assertAs(as: unknown): asserts as is AuthorizationServer {
+  if (!isJsonObject(as)) throw argError('"as" must be an object');
+  assertNonEmptyString(as.issuer, '"as.issuer"');
+}
+
+/** Throws unless `client` looks like client metadata. */
+export function assertClient(client: unknown): asserts client is Client {
+  if (!isJsonObject(client)) throw argError('"client" must be an object');
+  assertNonEmptyString(client.client_id, '"client.client_id"');
+}
+
+/** Throws unless `value` is a `CryptoKey` of the given type. */
+export function assertCryptoKey(
+  value: unknown,
+  name: string,
+  type?: "private" | "public" | "secret",
+): asserts value is CryptoKey {
+  if (!(value instanceof CryptoKey)) throw argError(`${name} must be a CryptoKey`);
+  if (type && value.type !== type) {
+    throw argError(`${name} must be a ${type} CryptoKey`, "ERR_INVALID_ARG_VALUE");
+  }
+}
+
+/** Normalises the parameter shapes the API accepts into a fresh `URLSearchParams`. */
+export function toSearchParams(
+  value: URLSearchParams | Record<string, string> | string[][] | undefined,
+  name: string,
+): URLSearchParams {
+  if (value === undefined) return new URLSearchParams();
+  if (value instanceof URLSearchParams) return new URLSearchParams(value);
+  if (Array.isArray(value) || isJsonObject(value)) {
+    try {
+      return new URLSearchParams(value as Record<string, string> | string[][]);
+    } catch (cause) {
+      throw argError(`${name} could not be converted to URLSearchParams`, undefined, cause);
+    }
+  }
+  throw argError(`${name} must be URLSearchParams, a record of strings, or an array of pairs`);
+}

@@ -1,0 +1,392 @@
+/**
+ * The transport: the ONLY place authlane calls `fetch`. It resolves endpoints (with RFC 8705 §5
+ * mTLS aliases), enforces `https:` unless `[allowInsecureRequests]`, builds headers, applies the
+ * default 30-second timeout, never follows redirects, chooses the transport (a `[customFetch]`,
+ * the client's mutual-TLS adapter, or `fetch`), and reads bodies under a size cap into JSON
+ * objects.
+ *
+ * @module
+ */
+
+import { isJsonObject } from "./_assert.ts";
+import {
+  argError,
+  HTTP_REQUEST_FORBIDDEN,
+  INVALID_RESPONSE,
+  INVALID_SERVER_METADATA,
+  MISSING_SERVER_METADATA,
+  PARSE_ERROR,
+  processingError,
+  REQUEST_PROTOCOL_FORBIDDEN,
+  RESPONSE_IS_NOT_CONFORM,
+  RESPONSE_IS_NOT_JSON,
+  RESPONSE_TOO_LARGE,
+  ResponseBodyError,
+} from "./errors.ts";
+import { mtlsAdapterFor } from "./mtls.ts";
+import { allowInsecureRequests, customFetch } from "./symbols.ts";
+import type {
+  AuthorizationServer,
+  Client,
+  CustomFetchOptions,
+  DPoPProofSigner,
+  FetchLike,
+  HttpRequestOptions,
+  JsonObject,
+  OAuth2Error,
+} from "./types.ts";
+import { checkAuthenticationChallenges } from "./www_authenticate.ts";
+
+/** Default timeout of a request when the caller gives no `signal`, in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Default cap on a response body, in decoded bytes. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * The options every request helper passes down: any `HttpRequestOptions<Method, Body>` fits,
+ * since the transport only hands `[customFetch]` the method and body it was built for.
+ */
+export interface HttpOptions {
+  signal?: HttpRequestOptions<string>["signal"];
+  headers?: HttpRequestOptions<string>["headers"];
+  [customFetch]?: (url: string, options: never) => Promise<Response>;
+  [allowInsecureRequests]?: boolean;
+}
+
+const USER_AGENT = "authlane/0.1.0";
+
+/**
+ * Checks that a URL may be requested: `https:` always, `http:` only with
+ * `[allowInsecureRequests]`, nothing else ever.
+ *
+ * @param url The URL about to be requested.
+ * @param enforceHttps Whether `http:` is refused (true unless insecure requests are allowed).
+ * @throws {OperationProcessingError} `REQUEST_PROTOCOL_FORBIDDEN` for a scheme other than
+ *   `https:`/`http:`, `HTTP_REQUEST_FORBIDDEN` for `http:` when `enforceHttps` is true.
+ * @example Usage
+ * ```ts
+ * import * as oauth from "@authlane/oauth";
+ * oauth.checkProtocol(new URL("https://as.example/token"), true);
+ * ```
+ */
+export function checkProtocol(url: URL, enforceHttps: boolean | undefined): void {
+  if (url.protocol === "https:") return;
+  if (url.protocol !== "http:") {
+    throw processingError(
+      "only requests to HTTPS or HTTP URLs are allowed",
+      REQUEST_PROTOCOL_FORBIDDEN,
+      url,
+    );
+  }
+  if (enforceHttps) {
+    throw processingError("only requests to HTTPS are allowed", HTTP_REQUEST_FORBIDDEN, url);
+  }
+}
+
+/**
+ * Resolves an endpoint from authorization server metadata, preferring its mTLS alias
+ * (RFC 8705 §5) when `useMtlsAlias` is true, and checks its protocol.
+ *
+ * @param as Authorization server metadata.
+ * @param endpoint The metadata member holding the endpoint, e.g. `"token_endpoint"`.
+ * @param useMtlsAlias Whether to use `as.mtls_endpoint_aliases[endpoint]` when present.
+ * @param enforceHttps Whether a non-`https:` URL is refused.
+ * @returns The endpoint URL.
+ * @throws {OperationProcessingError} `MISSING_SERVER_METADATA` when the endpoint is absent,
+ *   `INVALID_SERVER_METADATA` when it is not a URL, and the codes of {@link checkProtocol}.
+ * @example Usage
+ * ```ts
+ * import * as oauth from "@authlane/oauth";
+ * declare const as: oauth.AuthorizationServer;
+ * const url = oauth.resolveEndpoint(as, "token_endpoint", false, true);
+ * ```
+ */
+export function resolveEndpoint(
+  as: AuthorizationServer,
+  endpoint: keyof AuthorizationServer,
+  useMtlsAlias: boolean | undefined,
+  enforceHttps: boolean | undefined,
+): URL {
+  const aliases = useMtlsAlias === true ? as.mtls_endpoint_aliases : undefined;
+  const value = (isJsonObject(aliases) ? aliases[endpoint] : undefined) ?? as[endpoint];
+  if (value === undefined) {
+    throw processingError(
+      `authorization server metadata does not contain ${JSON.stringify(endpoint)}`,
+      MISSING_SERVER_METADATA,
+      { attribute: endpoint },
+    );
+  }
+  const url = typeof value === "string" ? URL.parse(value) : null;
+  if (url === null) {
+    throw processingError(
+      `authorization server metadata ${JSON.stringify(endpoint)} must be a URL`,
+      INVALID_SERVER_METADATA,
+      { attribute: endpoint, value },
+    );
+  }
+  checkProtocol(url, enforceHttps);
+  return url;
+}
+
+/**
+ * Returns the media type of a request or response (the `Content-Type` without parameters,
+ * lowercased), or `undefined` without one.
+ *
+ * @param input A `Request` or `Response`.
+ * @returns The media type, such as `"application/json"`.
+ * @example Usage
+ * ```ts
+ * import * as oauth from "@authlane/oauth";
+ * declare const response: Response;
+ * if (oauth.getContentType(response) === "application/jwt") {
+ *   // signed response
+ * }
+ * ```
+ */
+export function getContentType(input: Response | Request): string | undefined {
+  const value = input.headers.get("content-type");
+  if (value === null) return undefined;
+  const semi = value.indexOf(";");
+  return (semi === -1 ? value : value.slice(0, semi)).trim().toLowerCase() || undefined;
+}
+
+/** Whether `[allowInsecureRequests]` is off, i.e. `https:` is required. */
+export function enforcesHttps(options?: HttpOptions): boolean {
+  return options?.[allowInsecureRequests] !== true;
+}
+
+/** Builds the request headers from the caller's `headers` option. */
+export function prepareHeaders(input?: HttpOptions["headers"]): Headers {
+  let headers: Headers;
+  try {
+    headers = new Headers(input);
+  } catch (cause) {
+    throw argError('"options.headers" must be a valid HeadersInit', "ERR_INVALID_ARG_VALUE", cause);
+  }
+  if (!headers.has("user-agent")) headers.set("user-agent", USER_AGENT);
+  return headers;
+}
+
+/**
+ * Chooses how a request travels. With `client.use_mtls_endpoint_aliases` true it is the
+ * caller's `[customFetch]` when given, else the client's mutual-TLS adapter (built once per
+ * client object); otherwise `[customFetch]` or `fetch`.
+ */
+export function transportFor(client: Client | undefined, options?: HttpOptions): FetchLike {
+  const custom = options?.[customFetch] as unknown as FetchLike | undefined;
+  if (custom !== undefined && typeof custom !== "function") {
+    throw argError('"options[customFetch]" must be a function');
+  }
+  if (client?.use_mtls_endpoint_aliases !== true) return custom ?? globalFetch;
+  return custom ?? mtlsAdapterFor(client);
+}
+
+function globalFetch(url: string, init: CustomFetchOptions<string, unknown>): Promise<Response> {
+  return fetch(url, init as RequestInit);
+}
+
+function signalFor(url: URL, options?: HttpOptions): AbortSignal {
+  const signal = options?.signal;
+  if (signal === undefined) return AbortSignal.timeout(DEFAULT_TIMEOUT_MS);
+  if (signal instanceof AbortSignal) return signal;
+  if (typeof signal === "function") {
+    const made = signal(url.href);
+    if (made instanceof AbortSignal) return made;
+  }
+  throw argError('"options.signal" must be an AbortSignal or a function returning one');
+}
+
+/** One outgoing request, as the protocol layer describes it. */
+export interface HttpCall {
+  /** Target URL (already resolved and checked). */
+  url: URL;
+  /** HTTP method. */
+  method: string;
+  /** Headers (from {@link prepareHeaders} plus the protocol's own). */
+  headers: Headers;
+  /** Body, if any. */
+  body?: unknown;
+  /** The caller's options. */
+  options?: HttpOptions;
+  /** The transport to use (from {@link transportFor}), resolved before any I/O. */
+  transport: FetchLike;
+  /** DPoP signer adding a proof and remembering nonces. */
+  dpop?: DPoPProofSigner;
+  /** Access token a DPoP proof binds with `ath`. */
+  accessToken?: string;
+}
+
+/**
+ * Sends one request: adds the DPoP proof when a signer is given, applies the signal (default
+ * timeout), never follows redirects, and remembers a `DPoP-Nonce` from the response.
+ */
+export async function send(call: HttpCall): Promise<Response> {
+  checkProtocol(call.url, enforcesHttps(call.options));
+  const signal = signalFor(call.url, call.options);
+  if (call.dpop) await call.dpop.addProof(call.url, call.headers, call.method, call.accessToken);
+  const init: CustomFetchOptions<string, unknown> = {
+    body: call.body,
+    headers: Object.fromEntries(call.headers),
+    method: call.method,
+    redirect: "manual",
+    signal,
+  };
+  if (call.body instanceof ReadableStream) init.duplex = "half";
+  const response = await call.transport(call.url.href, init);
+  if (!(response instanceof Response)) {
+    throw argError('"options[customFetch]" must return a Response', "ERR_INVALID_ARG_VALUE");
+  }
+  call.dpop?.cacheNonce(response, call.url);
+  return response;
+}
+
+/**
+ * Reads a body as text while counting decoded bytes, refusing bodies over the cap without
+ * buffering them whole.
+ */
+export async function readText(
+  response: Response,
+  maxBytes: number = DEFAULT_MAX_RESPONSE_BYTES,
+): Promise<string> {
+  const declared = Number(response.headers.get("content-length"));
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge(maxBytes, response);
+  }
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(maxBytes, response);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return decodeUtf8(chunks[0]!, response);
+  const all = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return decodeUtf8(all, response);
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function decodeUtf8(bytes: Uint8Array, response: Response): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (cause) {
+    throw processingError("response body is not valid UTF-8", PARSE_ERROR, {
+      cause,
+      status: response.status,
+    });
+  }
+}
+
+function tooLarge(maxBytes: number, response: Response) {
+  return processingError(`response body exceeds ${maxBytes} bytes`, RESPONSE_TOO_LARGE, {
+    status: response.status,
+    maxBytes,
+  });
+}
+
+/** Parses JSON text that must be an object. */
+export function parseJsonObject(text: string, status?: number): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw processingError('failed to parse "response" body as JSON', PARSE_ERROR, {
+      cause,
+      status,
+    });
+  }
+  if (!isJsonObject(value)) {
+    throw processingError('"response" body must be a top level object', INVALID_RESPONSE, {
+      status,
+    });
+  }
+  return value;
+}
+
+/** Throws `RESPONSE_IS_NOT_JSON` (after cancelling the body) unless the response is JSON. */
+export async function assertJsonResponse(response: Response): Promise<void> {
+  const type = getContentType(response);
+  if (type === "application/json" || (type?.startsWith("application/") && type.endsWith("+json"))) {
+    return;
+  }
+  await response.body?.cancel();
+  throw processingError(
+    'unexpected response content-type, expected "application/json"',
+    RESPONSE_IS_NOT_JSON,
+    {
+      contentType: type,
+      status: response.status,
+    },
+  );
+}
+
+/** Reads a JSON-object body: content type, size cap, parse, and shape. */
+export async function readJsonObject(response: Response): Promise<JsonObject> {
+  await assertJsonResponse(response);
+  return parseJsonObject(await readText(response), response.status);
+}
+
+/**
+ * The first checks of every `processXxxResponse`: a `WWW-Authenticate` challenge becomes a
+ * `WWWAuthenticateChallengeError`; any status other than `expected` becomes a
+ * `ResponseBodyError` when the body is an OAuth 2.0 error, else `RESPONSE_IS_NOT_CONFORM`.
+ */
+export async function checkStatus(
+  response: Response,
+  expected: number,
+  label: string,
+): Promise<void> {
+  try {
+    checkAuthenticationChallenges(response);
+  } catch (err) {
+    await response.body?.cancel();
+    throw err;
+  }
+  if (response.status === expected) return;
+  let body: JsonObject | undefined;
+  try {
+    body = await readJsonObject(response);
+  } catch {
+    // not an OAuth 2.0 error body; reported below as a non-conform response
+  }
+  if (body !== undefined && typeof body.error === "string" && body.error.length > 0) {
+    throw new ResponseBodyError("server responded with an error in the response body", {
+      cause: body as OAuth2Error,
+      response,
+    });
+  }
+  await response.body?.cancel().catch(() => {});
+  throw processingError(
+    `"response" is not a conform ${label} response (unexpected HTTP status code)`,
+    RESPONSE_IS_NOT_CONFORM,
+    { status: response.status, expected },
+  );
+}
+
+/** Returns the DPoP signer from `options.DPoP`, refusing values that are not DPoP handles. */
+export function dpopOf(options?: { DPoP?: unknown }): DPoPProofSigner | undefined {
+  const handle = options?.DPoP;
+  if (handle === undefined) return undefined;
+  const signer = handle as Partial<DPoPProofSigner> | null;
+  if (
+    signer === null || typeof signer !== "object" || typeof signer.addProof !== "function" ||
+    typeof signer.cacheNonce !== "function"
+  ) {
+    throw argError('"options.DPoP" must be a handle returned by DPoP()');
+  }
+  return signer as DPoPProofSigner;
+}

@@ -1,0 +1,372 @@
+/**
+ * JOSE mechanics (RFC 7515, RFC 7518, RFC 7519, RFC 7638): compact JWS parsing, signature creation
+ * and verification, JWK import with a per-JWK cache, key-to-`alg` mapping and JWK thumbprints.
+ * The ONLY file that imports `jose`; its errors stop here and become authlane's.
+ *
+ * Signing and verifying call Web Crypto directly on cached keys: that is the hot path (ID token,
+ * JWT access token, DPoP), and the JWS signing input is simple enough that a second parse of the
+ * header would only cost time.
+ *
+ * @module
+ */
+
+import { calculateJwkThumbprint, exportJWK, importJWK } from "jose";
+import { isJsonObject } from "./_assert.ts";
+import { fromBase64Url, textToBase64Url, toBase64Url, toBytes, toText } from "./_encoding.ts";
+import { argError, INVALID_RESPONSE, PARSE_ERROR, processingError, unsupported } from "./errors.ts";
+import type { JsonObject, JsonValue, JWK } from "./types.ts";
+
+/** A parsed compact JWS. */
+export interface DecodedJws {
+  /** The protected header. */
+  header: JsonObject;
+  /** The payload, parsed as a JSON object. */
+  claims: JsonObject;
+  /** The ASCII bytes of `header.payload`, the JWS signing input. */
+  signingInput: Uint8Array<ArrayBuffer>;
+  /** The decoded signature. */
+  signature: Uint8Array<ArrayBuffer>;
+}
+
+const SUPPORTED_CRIT = new Set<string>();
+
+function decodeSegment(segment: string, what: string): Uint8Array<ArrayBuffer> {
+  try {
+    return fromBase64Url(segment);
+  } catch (cause) {
+    throw processingError(`failed to base64url-decode the JWT ${what}`, PARSE_ERROR, cause);
+  }
+}
+
+function parseSegmentJson(segment: string, what: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(toText(decodeSegment(segment, what)));
+  } catch (cause) {
+    if (cause instanceof Error && "code" in cause && cause.code === PARSE_ERROR) throw cause;
+    throw processingError(`failed to parse the JWT ${what} as JSON`, PARSE_ERROR, cause);
+  }
+  if (!isJsonObject(value)) {
+    throw processingError(`JWT ${what} must be a top level object`, PARSE_ERROR);
+  }
+  return value;
+}
+
+/**
+ * Parses a compact JWS whose payload is a JSON object. An unknown `crit` extension (RFC 7515
+ * §4.1.11), `b64: false` (RFC 7797) and the unsecured `alg: "none"` are refused here, so no
+ * caller can forget them.
+ */
+export function decodeJws(jws: string): DecodedJws {
+  if (typeof jws !== "string") {
+    throw processingError("JWT must be a string", PARSE_ERROR);
+  }
+  const first = jws.indexOf(".");
+  const second = first === -1 ? -1 : jws.indexOf(".", first + 1);
+  if (first === -1 || second === -1 || jws.indexOf(".", second + 1) !== -1) {
+    if (jws.split(".").length === 5) {
+      throw unsupported("JWE was received but no decryption is configured ([jweDecrypt])");
+    }
+    throw processingError("JWT must have three dot-separated segments", PARSE_ERROR);
+  }
+  const header = parseSegmentJson(jws.slice(0, first), "header");
+  assertSupportedHeader(header);
+  const claims = parseSegmentJson(jws.slice(first + 1, second), "payload");
+  const signature = decodeSegment(jws.slice(second + 1), "signature");
+  const signingInput = toBytes(jws.slice(0, second));
+  return { header, claims, signingInput, signature };
+}
+
+function assertSupportedHeader(header: JsonObject): void {
+  if (typeof header.alg !== "string" || header.alg.length === 0) {
+    throw processingError('JWT "alg" header parameter must be a non-empty string', PARSE_ERROR, {
+      header,
+    });
+  }
+  if (header.alg === "none") {
+    throw unsupported('unsecured JWTs ("alg": "none") are not supported', { header });
+  }
+  if (header.b64 !== undefined && header.b64 !== true) {
+    throw unsupported('JWS "b64" header parameter values other than true are not supported', {
+      header,
+    });
+  }
+  if (header.crit !== undefined) {
+    const crit = header.crit;
+    if (
+      !Array.isArray(crit) || crit.length === 0 || crit.some((name) => typeof name !== "string")
+    ) {
+      throw processingError(
+        'JWT "crit" header parameter must be a non-empty array of strings',
+        PARSE_ERROR,
+        {
+          header,
+        },
+      );
+    }
+    for (const name of crit as string[]) {
+      if (!SUPPORTED_CRIT.has(name) || header[name] === undefined) {
+        throw unsupported('no JWT "crit" header parameter extensions are supported', { header });
+      }
+    }
+  }
+}
+
+type SignParams = AlgorithmIdentifier | RsaPssParams | EcdsaParams;
+
+function subtleParams(alg: string): SignParams {
+  switch (alg) {
+    case "RS256":
+    case "RS384":
+    case "RS512":
+      return { name: "RSASSA-PKCS1-v1_5" };
+    case "PS256":
+      return { name: "RSA-PSS", saltLength: 32 } as RsaPssParams;
+    case "PS384":
+      return { name: "RSA-PSS", saltLength: 48 } as RsaPssParams;
+    case "PS512":
+      return { name: "RSA-PSS", saltLength: 64 } as RsaPssParams;
+    case "ES256":
+      return { name: "ECDSA", hash: "SHA-256" } as EcdsaParams;
+    case "ES384":
+      return { name: "ECDSA", hash: "SHA-384" } as EcdsaParams;
+    case "ES512":
+      return { name: "ECDSA", hash: "SHA-512" } as EcdsaParams;
+    case "Ed25519":
+    case "EdDSA":
+      return { name: "Ed25519" };
+    case "ML-DSA-44":
+    case "ML-DSA-65":
+    case "ML-DSA-87":
+      return { name: alg };
+    default:
+      throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)}`, { alg });
+  }
+}
+
+/** JWS algorithms authlane can verify and sign. */
+export const SUPPORTED_ALGS: ReadonlySet<string> = new Set([
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "Ed25519",
+  "EdDSA",
+]);
+
+/** Returns the JWS `alg` a private or public key signs or verifies with. */
+export function algFromKey(key: CryptoKey): string {
+  const algorithm = key.algorithm as KeyAlgorithm & {
+    hash?: { name: string };
+    namedCurve?: string;
+    modulusLength?: number;
+  };
+  switch (algorithm.name) {
+    case "RSASSA-PKCS1-v1_5":
+      return `RS${hashBits(algorithm.hash?.name)}`;
+    case "RSA-PSS":
+      return `PS${hashBits(algorithm.hash?.name)}`;
+    case "ECDSA":
+      switch (algorithm.namedCurve) {
+        case "P-256":
+          return "ES256";
+        case "P-384":
+          return "ES384";
+        case "P-521":
+          return "ES512";
+      }
+      break;
+    case "Ed25519":
+    case "EdDSA":
+      return "Ed25519";
+    case "ML-DSA-44":
+    case "ML-DSA-65":
+    case "ML-DSA-87":
+      return algorithm.name;
+  }
+  throw unsupported("unsupported CryptoKey algorithm", { algorithm: algorithm.name });
+}
+
+function hashBits(name: string | undefined): string {
+  switch (name) {
+    case "SHA-256":
+      return "256";
+    case "SHA-384":
+      return "384";
+    case "SHA-512":
+      return "512";
+  }
+  throw unsupported("unsupported RSA key hash", { hash: name });
+}
+
+/** Verifies a JWS signature; an invalid signature throws. */
+export async function verifySignature(jws: DecodedJws, alg: string, key: CryptoKey): Promise<void> {
+  let valid: boolean;
+  try {
+    valid = await crypto.subtle.verify(subtleParams(alg), key, jws.signature, jws.signingInput);
+  } catch (cause) {
+    if (cause instanceof Error && "code" in cause) throw cause;
+    throw processingError("JWT signature verification failed", INVALID_RESPONSE, {
+      alg,
+      cause,
+    });
+  }
+  if (!valid) {
+    throw processingError("JWT signature verification failed", INVALID_RESPONSE, {
+      alg,
+      kid: jws.header.kid,
+    });
+  }
+}
+
+/**
+ * Signs a JWT: `header.alg` is set from the key; `typ` and `kid` come from the caller's header.
+ */
+export async function signJwt(
+  header: Record<string, JsonValue | undefined>,
+  payload: Record<string, JsonValue | undefined>,
+  key: CryptoKey,
+): Promise<string> {
+  if (!(key instanceof CryptoKey) || key.type !== "private") {
+    throw argError("signing key must be a private CryptoKey");
+  }
+  if (!key.usages.includes("sign")) {
+    throw argError('signing key must have "sign" in its usages', "ERR_INVALID_ARG_VALUE");
+  }
+  const alg = typeof header.alg === "string" ? header.alg : algFromKey(key);
+  const input = `${textToBase64Url(JSON.stringify({ ...header, alg }))}.${
+    textToBase64Url(JSON.stringify(payload))
+  }`;
+  const signature = await crypto.subtle.sign(subtleParams(alg), key, toBytes(input));
+  return `${input}.${toBase64Url(signature)}`;
+}
+
+/** Signs with an HMAC key derived from a client secret (`client_secret_jwt`, RFC 7523). */
+export async function signHmacJwt(
+  header: Record<string, JsonValue | undefined>,
+  payload: Record<string, JsonValue | undefined>,
+  secret: string,
+): Promise<string> {
+  const alg = typeof header.alg === "string" ? header.alg : "HS256";
+  const hash = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" }[alg];
+  if (hash === undefined) throw unsupported(`unsupported HMAC algorithm ${JSON.stringify(alg)}`);
+  const key = await crypto.subtle.importKey("raw", toBytes(secret), { name: "HMAC", hash }, false, [
+    "sign",
+  ]);
+  const input = `${textToBase64Url(JSON.stringify({ ...header, alg }))}.${
+    textToBase64Url(JSON.stringify(payload))
+  }`;
+  const signature = await crypto.subtle.sign("HMAC", key, toBytes(input));
+  return `${input}.${toBase64Url(signature)}`;
+}
+
+const importedKeys = new WeakMap<object, Map<string, Promise<CryptoKey>>>();
+
+/**
+ * Imports a public JWK for `alg`, once per JWK object and algorithm: the JWKS cache keeps the
+ * same JWK objects, so repeated validations reuse the imported `CryptoKey`.
+ */
+export function importPublicJwk(jwk: JWK, alg: string): Promise<CryptoKey> {
+  let perAlg = importedKeys.get(jwk);
+  if (perAlg === undefined) {
+    perAlg = new Map();
+    importedKeys.set(jwk, perAlg);
+  }
+  let key = perAlg.get(alg);
+  if (key === undefined) {
+    key = importKey(jwk, alg);
+    perAlg.set(alg, key);
+    key.catch(() => perAlg.delete(alg));
+  }
+  return key;
+}
+
+async function importKey(jwk: JWK, alg: string): Promise<CryptoKey> {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, priv: _priv, k: _k, ...pub } =
+    jwk;
+  let key: CryptoKey | Uint8Array;
+  try {
+    key = await importJWK(
+      { ...pub, ext: false, key_ops: undefined },
+      alg === "EdDSA" ? "Ed25519" : alg,
+    );
+  } catch (cause) {
+    throw unsupported("the JWK could not be imported for this algorithm", {
+      alg,
+      kid: jwk.kid,
+      kty: jwk.kty,
+      cause,
+    });
+  }
+  if (!(key instanceof CryptoKey)) throw unsupported("symmetric JWKs are not supported", { alg });
+  return key;
+}
+
+/** Exports a public key as a JWK with only its public members. */
+export async function exportPublicJwk(key: CryptoKey): Promise<JWK> {
+  const jwk = await exportJWK(key);
+  switch (jwk.kty) {
+    case "RSA":
+      return { kty: jwk.kty, e: jwk.e, n: jwk.n };
+    case "EC":
+      return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+    case "OKP":
+      return { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
+    default:
+      throw unsupported("unsupported public key type", { kty: jwk.kty });
+  }
+}
+
+/** The RFC 7638 JWK SHA-256 thumbprint of a public key. */
+export async function jwkThumbprint(jwk: JWK): Promise<string> {
+  return await calculateJwkThumbprint(
+    jwk as Parameters<typeof calculateJwkThumbprint>[0],
+    "sha256",
+  );
+}
+
+/** SHA-256 (or -384/-512) of ASCII text, base64url-encoded left half: `at_hash`, `c_hash`. */
+export async function halfHash(value: string, alg: string, crv?: string): Promise<string> {
+  const hash = hashForAlg(alg, crv);
+  const digest = new Uint8Array(await crypto.subtle.digest(hash, toBytes(value)));
+  return toBase64Url(digest.slice(0, digest.byteLength / 2));
+}
+
+function hashForAlg(alg: string, crv?: string): string {
+  switch (alg) {
+    case "RS256":
+    case "PS256":
+    case "ES256":
+    case "HS256":
+      return "SHA-256";
+    case "RS384":
+    case "PS384":
+    case "ES384":
+    case "HS384":
+      return "SHA-384";
+    case "RS512":
+    case "PS512":
+    case "ES512":
+    case "HS512":
+    case "Ed25519":
+      return "SHA-512";
+    case "EdDSA":
+      if (crv === "Ed25519" || crv === undefined) return "SHA-512";
+      break;
+  }
+  throw unsupported(`unsupported JWS algorithm for hash claims ${JSON.stringify(alg)}`, {
+    alg,
+    crv,
+  });
+}
+
+/** SHA-256 of bytes, base64url-encoded (`ath`, `x5t#S256`). */
+export async function sha256Base64Url(input: string | Uint8Array<ArrayBuffer>): Promise<string> {
+  const bytes = typeof input === "string" ? toBytes(input) : input;
+  return toBase64Url(await crypto.subtle.digest("SHA-256", bytes));
+}

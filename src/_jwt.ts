@@ -1,0 +1,191 @@
+/**
+ * JWT claim checks shared by ID tokens (OpenID Connect Core §3.1.3.7), signed userinfo (§5.3.2),
+ * JARM, JWT introspection responses (RFC 9701), JWT access tokens (RFC 9068 §4) and DPoP proofs
+ * (RFC 9449 §4.3): signing-algorithm policy, required claims, claim types, `iss`, `aud`, and
+ * `exp`/`nbf`/`iat` with `[clockSkew]` and `[clockTolerance]` (RFC 7519 §4.1).
+ *
+ * @module
+ */
+
+import type { HttpOptions } from "./_http.ts";
+import { type DecodedJws, decodeJws, SUPPORTED_ALGS, verifySignature } from "./_jose.ts";
+import { clientTime, type ClockOptions, toleranceOf } from "./_time.ts";
+import {
+  INVALID_RESPONSE,
+  JWT_CLAIM_COMPARISON,
+  JWT_TIMESTAMP_CHECK,
+  type OAuthErrorCode,
+  processingError,
+  unsupported,
+} from "./errors.ts";
+import { selectVerificationKey } from "./jwks.ts";
+import type { AuthorizationServer, JsonObject, JWKSCacheOptions } from "./types.ts";
+
+const CLAIM_NAMES: Record<string, string> = {
+  iss: "issuer",
+  sub: "subject",
+  aud: "audience",
+  exp: "expiration time",
+  nbf: "not before",
+  iat: "issued at",
+  jti: "JWT ID",
+  auth_time: "authentication time",
+  nonce: "nonce",
+  client_id: "client id",
+};
+
+function label(claim: string): string {
+  const name = CLAIM_NAMES[claim];
+  return name ? `"${claim}" (${name})` : `"${claim}"`;
+}
+
+/**
+ * Resolves the JWS algorithms accepted for a signed response: the client's registered value, else
+ * the server's advertised list, else `fallback` (RS256 for ID tokens, JARM and introspection).
+ * `undefined` means nothing is configured and the caller must refuse.
+ */
+export function allowedAlgs(
+  clientValue: unknown,
+  serverValues: unknown,
+  fallback: string | undefined,
+): string[] | undefined {
+  if (typeof clientValue === "string" && clientValue.length > 0) return [clientValue];
+  if (Array.isArray(serverValues) && serverValues.length > 0) {
+    return serverValues.filter((v): v is string => typeof v === "string");
+  }
+  return fallback === undefined ? undefined : [fallback];
+}
+
+/** Refuses a JWS whose `alg` header is not among the allowed algorithms. */
+export function checkAlg(header: JsonObject, allowed: readonly string[], reason: string): void {
+  const alg = header.alg as string;
+  if (!allowed.includes(alg)) {
+    throw processingError('unexpected JWT "alg" header parameter', INVALID_RESPONSE, {
+      header,
+      expected: allowed,
+      reason,
+    });
+  }
+  if (!SUPPORTED_ALGS.has(alg)) {
+    throw unsupported(`unsupported JWS "alg" identifier ${JSON.stringify(alg)}`, { header });
+  }
+}
+
+/** Refuses a JWT missing any of the named claims. */
+export function requireClaims(
+  claims: JsonObject,
+  names: readonly string[],
+  code: OAuthErrorCode = INVALID_RESPONSE,
+): void {
+  for (const name of names) {
+    if (claims[name] === undefined) {
+      throw processingError(`JWT ${label(name)} claim missing`, code, { claims, claim: name });
+    }
+  }
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === "string";
+}
+
+/**
+ * Checks the types of the registered claims that are present: `iss`, `sub`, `jti` strings; `aud`
+ * a string or an array of strings; `exp`, `nbf`, `iat` (and `auth_time`) finite numbers.
+ */
+export function checkClaimTypes(claims: JsonObject, code: OAuthErrorCode = INVALID_RESPONSE): void {
+  for (const name of ["iss", "sub", "jti", "nonce", "azp"] as const) {
+    if (claims[name] !== undefined && !isString(claims[name])) {
+      throw processingError(`unexpected JWT ${label(name)} claim type`, code, {
+        claims,
+        claim: name,
+      });
+    }
+  }
+  const aud = claims.aud;
+  if (aud !== undefined && !isString(aud) && !(Array.isArray(aud) && aud.every(isString))) {
+    throw processingError(`unexpected JWT ${label("aud")} claim type`, code, {
+      claims,
+      claim: "aud",
+    });
+  }
+  for (const name of ["exp", "nbf", "iat", "auth_time"] as const) {
+    const value = claims[name];
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value))) {
+      throw processingError(`unexpected JWT ${label(name)} claim type`, code, {
+        claims,
+        claim: name,
+      });
+    }
+  }
+}
+
+/**
+ * Checks `exp` (must be after now minus tolerance) and `nbf` (must not be after now plus
+ * tolerance), with now taken from the clock options (`[clockSkew]`). Returns the time used.
+ */
+export function checkTimestamps(claims: JsonObject, clock?: ClockOptions): number {
+  const now = clientTime(clock);
+  const tolerance = toleranceOf(clock);
+  const exp = claims.exp as number | undefined;
+  if (exp !== undefined && exp <= now - tolerance) {
+    throw processingError(
+      'unexpected JWT "exp" (expiration time) claim value, expiration is past current timestamp',
+      JWT_TIMESTAMP_CHECK,
+      { claims, claim: "exp", now, tolerance },
+    );
+  }
+  const nbf = claims.nbf as number | undefined;
+  if (nbf !== undefined && nbf > now + tolerance) {
+    throw processingError('unexpected JWT "nbf" (not before) claim value', JWT_TIMESTAMP_CHECK, {
+      claims,
+      claim: "nbf",
+      now,
+      tolerance,
+    });
+  }
+  return now;
+}
+
+/** Refuses a JWT whose `iss` is not the expected issuer. */
+export function checkIssuer(claims: JsonObject, expected: string): void {
+  if (claims.iss !== expected) {
+    throw processingError('unexpected JWT "iss" (issuer) claim value', JWT_CLAIM_COMPARISON, {
+      claims,
+      claim: "iss",
+      expected,
+    });
+  }
+}
+
+/** Refuses a JWT whose `aud` neither is nor contains the expected audience. */
+export function checkAudience(claims: JsonObject, expected: string): void {
+  const aud = claims.aud;
+  const ok = Array.isArray(aud) ? aud.includes(expected) : aud === expected;
+  if (!ok) {
+    throw processingError('unexpected JWT "aud" (audience) claim value', JWT_CLAIM_COMPARISON, {
+      claims,
+      claim: "aud",
+      expected,
+    });
+  }
+}
+
+/**
+ * Decodes a JWT and checks its `alg` against the allowed list, without verifying the signature
+ * (for channels where TLS authenticates the server, OpenID Connect Core §3.1.3.7 (6)).
+ */
+export function decodeChecked(jwt: string, allowed: readonly string[], reason: string): DecodedJws {
+  const jws = decodeJws(jwt);
+  checkAlg(jws.header, allowed, reason);
+  return jws;
+}
+
+/** Verifies a decoded JWS against the authorization server's JWKS. */
+export async function verifyWithServerKeys(
+  as: AuthorizationServer,
+  jws: DecodedJws,
+  options?: HttpOptions & JWKSCacheOptions,
+): Promise<void> {
+  const key = await selectVerificationKey(as, jws.header, options);
+  await verifySignature(jws, jws.header.alg as string, key);
+}
