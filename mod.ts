@@ -13,7 +13,136 @@ export type { WWWAuthenticateChallenge, WWWAuthenticateChallengeParameters } fro
 // --- end: www_authenticate ---
 
 // --- section: mtls ---
+// RFC 8705: Mutual-TLS Client Authentication and Certificate-Bound Access Tokens
+export { calculateCertificateThumbprint } from "./src/certificate.ts";
+export { mtlsFetch } from "./src/mtls.ts";
+export type { MtlsFetch } from "./src/mtls.ts";
 // --- end: mtls ---
 
 // --- section: core ---
+// Vocabulary: metadata and JSON types
+export type {
+  AuthorizationDetails,
+  AuthorizationServer,
+  Client,
+  ClientAuth,
+  ClientCertificate,
+  ConfirmationClaims,
+  CryptoKey,
+  CryptoKeyPair,
+  CustomFetchOptions,
+  DPoPHandle,
+  DPoPRequestOptions,
+  ExportedJWKSCache,
+  HttpRequestOptions,
+  IDToken,
+  JsonArray,
+  JsonObject,
+  JsonPrimitive,
+  JsonValue,
+  JweDecryptFunction,
+  JWEDecryptOptions,
+  JWK,
+  JWKS,
+  JWKSCacheInput,
+  JWKSCacheOptions,
+  JWSAlgorithm,
+  JWTPayload,
+  ModifyAssertionFunction,
+  ModifyAssertionOptions,
+  MTLSEndpointAliases,
+  OAuth2Error,
+  PrivateKey,
+  TokenEndpointResponse,
+  ValidateSignatureOptions,
+} from "./src/types.ts";
+
+// Errors and their codes
+export {
+  AUTHORIZATION_RESPONSE_ERROR,
+  AuthorizationResponseError,
+  HTTP_REQUEST_FORBIDDEN,
+  INVALID_REQUEST,
+  INVALID_RESPONSE,
+  INVALID_SERVER_METADATA,
+  JSON_ATTRIBUTE_COMPARISON,
+  JWT_CLAIM_COMPARISON,
+  JWT_TIMESTAMP_CHECK,
+  JWT_USERINFO_EXPECTED,
+  KEY_SELECTION,
+  MISSING_SERVER_METADATA,
+  OperationProcessingError,
+  PARSE_ERROR,
+  REQUEST_PROTOCOL_FORBIDDEN,
+  RESPONSE_BODY_ERROR,
+  RESPONSE_IS_NOT_CONFORM,
+  RESPONSE_IS_NOT_JSON,
+  RESPONSE_TOO_LARGE,
+  ResponseBodyError,
+  UNSUPPORTED_OPERATION,
+  UnsupportedOperationError,
+  WWW_AUTHENTICATE_CHALLENGE,
+  WWWAuthenticateChallengeError,
+} from "./src/errors.ts";
+export type { OAuthErrorCode } from "./src/errors.ts";
+
+// Transport helpers
+export { checkProtocol, getContentType, resolveEndpoint } from "./src/_http.ts";
+
+// RFC 6749 §2.3, RFC 7523, RFC 8705 §2: client authentication
+export {
+  ClientSecretBasic,
+  ClientSecretJwt,
+  ClientSecretPost,
+  None,
+  PrivateKeyJwt,
+  TlsClientAuth,
+} from "./src/client_auth.ts";
+export type { ClientAssertionOptions } from "./src/client_auth.ts";
+
+// RFC 6749 §5: token endpoint responses, generic grants (RFC 8693, RFC 7523)
+export {
+  genericTokenEndpointRequest,
+  processGenericTokenEndpointResponse,
+} from "./src/token_endpoint.ts";
+export type {
+  ProcessTokenResponseOptions,
+  RecognizedTokenTypes,
+  TokenEndpointRequestOptions,
+} from "./src/token_endpoint.ts";
+
+// OpenID Connect Core §3.1.3.7: ID tokens
+export { getValidatedIdTokenClaims, validateApplicationLevelSignature } from "./src/id_token.ts";
+
+// RFC 6749 §4.1 + RFC 7636: authorization code grant with PKCE
+export {
+  authorizationCodeGrantRequest,
+  processAuthorizationCodeResponse,
+} from "./src/authorization_code.ts";
+export type { ProcessAuthorizationCodeResponseOptions } from "./src/authorization_code.ts";
+
+// RFC 6749 §6: refresh token grant
+export { processRefreshTokenResponse, refreshTokenGrantRequest } from "./src/refresh_token.ts";
+
+// RFC 6749 §4.4: client credentials grant
+export {
+  clientCredentialsGrantRequest,
+  processClientCredentialsResponse,
+} from "./src/client_credentials.ts";
+export type { ClientCredentialsGrantRequestOptions } from "./src/client_credentials.ts";
 // --- end: core ---
+
+// --- section: discovery ---
+// --- end: discovery ---
+
+// --- section: dpop_userinfo ---
+// --- end: dpop_userinfo ---
+
+// --- section: par_jar_jarm ---
+// --- end: par_jar_jarm ---
+
+// --- section: grants_more ---
+// --- end: grants_more ---
+
+// --- section: resource_server ---
+// --- end: resource_server ---
