@@ -1,0 +1,134 @@
+/**
+ * Keeps the layering of STYLE.md true: imports in `src/` point down only, no cycles, `jose` only
+ * in `_jose.ts`, `Deno.` only in `mtls.ts` (and the CLI), `fetch(` only in `_http.ts`, and no
+ * `node:` or `jsr:` imports in shipped code.
+ */
+import assert from "node:assert/strict";
+
+const SRC = new URL("../src/", import.meta.url);
+
+const LAYER0 = new Set(["types.ts", "symbols.ts", "errors.ts"]);
+const LAYER1 = new Set([
+  "_assert.ts",
+  "_encoding.ts",
+  "_time.ts",
+  "_callback.ts",
+  "www_authenticate.ts",
+  "certificate.ts",
+  "mtls.ts",
+  "_http.ts",
+]);
+const LAYER2 = new Set(["_jose.ts", "jwks.ts", "_jwt.ts"]);
+
+function layerOf(file: string): number {
+  if (LAYER0.has(file)) return 0;
+  if (LAYER1.has(file)) return 1;
+  if (LAYER2.has(file)) return 2;
+  return 3;
+}
+
+interface SourceFile {
+  name: string;
+  text: string;
+  imports: string[];
+}
+
+async function readSources(): Promise<SourceFile[]> {
+  const files: SourceFile[] = [];
+  for await (const entry of Deno.readDir(SRC)) {
+    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+    const text = await Deno.readTextFile(new URL(entry.name, SRC));
+    const imports = [
+      ...text.matchAll(/^\s*(?:import|export)\s[^;]*?["']([^"']+)["']/gm),
+      ...text.matchAll(/\bimport\(\s*["']([^"']+)["']/g),
+    ].map((m) => m[1]!);
+    files.push({ name: entry.name, text, imports });
+  }
+  return files;
+}
+
+const sources = await readSources();
+
+Deno.test("architecture: src/ imports point down the layers only", () => {
+  const violations: string[] = [];
+  for (const file of sources) {
+    for (const spec of file.imports) {
+      if (!spec.startsWith("./")) continue;
+      const target = spec.slice(2);
+      if (layerOf(target) > layerOf(file.name)) {
+        violations.push(
+          `${file.name} (layer ${layerOf(file.name)}) imports ${target} (layer ${layerOf(target)})`,
+        );
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+Deno.test("architecture: src/ has no import cycles", () => {
+  const graph = new Map(
+    sources.map((
+      f,
+    ) => [f.name, f.imports.filter((s) => s.startsWith("./")).map((s) => s.slice(2))]),
+  );
+  const state = new Map<string, "visiting" | "done">();
+  const cycles: string[] = [];
+  const visit = (node: string, path: string[]) => {
+    if (state.get(node) === "done") return;
+    if (state.get(node) === "visiting") {
+      cycles.push([...path.slice(path.indexOf(node)), node].join(" -> "));
+      return;
+    }
+    state.set(node, "visiting");
+    for (const next of graph.get(node) ?? []) visit(next, [...path, node]);
+    state.set(node, "done");
+  };
+  for (const node of graph.keys()) visit(node, []);
+  assert.deepEqual(cycles, []);
+});
+
+Deno.test("architecture: jose is imported by _jose.ts only", () => {
+  const importers = sources.filter((f) =>
+    f.imports.some((s) => s === "jose" || s.startsWith("npm:jose"))
+  )
+    .map((f) => f.name);
+  assert.deepEqual(importers, ["_jose.ts"]);
+});
+
+Deno.test("architecture: Deno APIs are used by mtls.ts only", () => {
+  const users = sources.filter((f) =>
+    f.name !== "mtls.ts" && /\bDeno\.[a-zA-Z]/.test(stripComments(f.text))
+  )
+    .map((f) => f.name);
+  assert.deepEqual(users, []);
+});
+
+Deno.test("architecture: fetch is called by _http.ts only", () => {
+  const callers = sources.filter((f) =>
+    f.name !== "_http.ts" && /(?<![.\w])fetch\(/.test(stripComments(f.text))
+  )
+    .map((f) => f.name);
+  assert.deepEqual(callers, []);
+});
+
+Deno.test("architecture: shipped code has no node: or jsr: imports", () => {
+  const bad = sources.flatMap((f) =>
+    f.imports.filter((s) => s.startsWith("node:") || s.startsWith("jsr:")).map((s) =>
+      `${f.name}: ${s}`
+    )
+  );
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("architecture: mod.ts only re-exports", async () => {
+  const text = stripComments(await Deno.readTextFile(new URL("../mod.ts", import.meta.url)));
+  const statements = text.split(";").map((s) => s.trim()).filter((s) => s.length > 0);
+  const other = statements.filter((s) =>
+    !/^export\s+(type\s+)?(\*|\{[^}]*\})\s+from\s+"\.\/src\/[a-z_]+\.ts"$/s.test(s)
+  );
+  assert.deepEqual(other, []);
+});
+
+function stripComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+}
