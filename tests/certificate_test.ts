@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { calculateCertificateThumbprint } from "@authlane/oauth";
 import { certificateVersion, pemBlocks } from "../src/certificate.ts";
 import { getPki } from "./_pki.ts";
+
+type Coded = TypeError & { code: string };
 
 /** Asserts that `fn` rejects with a coded TypeError; returns it for further checks. */
 async function assertCodedTypeError(
   fn: () => Promise<unknown> | unknown,
   code: "ERR_INVALID_ARG_TYPE" | "ERR_INVALID_ARG_VALUE",
-): Promise<TypeError & { code: string }> {
+): Promise<Coded> {
   let caught: unknown;
   try {
     await fn();
@@ -15,8 +18,8 @@ async function assertCodedTypeError(
     caught = err;
   }
   assert.ok(caught instanceof TypeError, `expected a TypeError, got ${caught}`);
-  assert.equal((caught as TypeError & { code: string }).code, code);
-  return caught as TypeError & { code: string };
+  assert.equal((caught as Coded).code, code);
+  return caught as Coded;
 }
 
 function base64(der: Uint8Array): string {
@@ -180,4 +183,60 @@ Deno.test("certificateVersion() reads v3 and v1 certificates and refuses other D
   assert.equal(certificateVersion(new Uint8Array([0x30, 0x00])), undefined);
   // Non-minimal long-form length (X.690 §10.1).
   assert.equal(certificateVersion(new Uint8Array([0x30, 0x81, 0x00])), undefined);
+});
+
+/** Whether `err` is one of the coded TypeErrors the parser may throw. */
+function isCodedTypeError(err: unknown): boolean {
+  return err instanceof TypeError &&
+    ["ERR_INVALID_ARG_TYPE", "ERR_INVALID_ARG_VALUE"].includes((err as Coded).code);
+}
+
+Deno.test("calculateCertificateThumbprint() either hashes or throws a coded TypeError for any string", async () => {
+  const pki = await getPki();
+  const pemLike = fc.array(
+    fc.oneof(
+      fc.constantFrom(
+        "-----BEGIN CERTIFICATE-----",
+        "-----END CERTIFICATE-----",
+        "-----BEGIN PRIVATE KEY-----",
+        "Proc-Type: 4,ENCRYPTED",
+        "",
+        "====",
+        ...pki.ec.cert.split("\n"),
+      ),
+      fc.string(),
+    ),
+  ).map((lines) => lines.join("\n"));
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(fc.string(), fc.base64String(), pemLike), async (text) => {
+      try {
+        const thumbprint = await calculateCertificateThumbprint(text);
+        assert.match(thumbprint, /^[A-Za-z0-9_-]{43}$/);
+      } catch (err) {
+        assert.ok(isCodedTypeError(err), `unexpected ${err}`);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("calculateCertificateThumbprint() either hashes or throws a coded TypeError for any bytes", async () => {
+  const pki = await getPki();
+  const mutated = fc.tuple(fc.nat({ max: pki.ec.der.length - 1 }), fc.integer({ min: 0, max: 255 }))
+    .map(([index, byte]) => {
+      const copy = new Uint8Array(pki.ec.der);
+      copy[index] = byte;
+      return copy;
+    });
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(fc.uint8Array(), mutated), async (bytes) => {
+      try {
+        const thumbprint = await calculateCertificateThumbprint(bytes);
+        assert.match(thumbprint, /^[A-Za-z0-9_-]{43}$/);
+      } catch (err) {
+        assert.ok(isCodedTypeError(err), `unexpected ${err}`);
+      }
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -128,7 +128,7 @@ Deno.test("mtlsFetch() takes a Request and reaches the server by IP address", as
   });
 });
 
-Deno.test("a plain fetch presents no client certificate to the same server", async () => {
+Deno.test("startTlsServer() reports no certificate when a plain fetch presents none", async () => {
   const pki = await getPki();
   await using server = await startTlsServer(pki);
   using client = Deno.createHttpClient({ caCerts: [pki.ca] });
