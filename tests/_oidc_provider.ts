@@ -95,6 +95,11 @@ export interface StartProviderOptions {
    * `certificateAuthorized` and `certificateSubjectMatches` read the TLS socket.
    */
   tls?: TlsOptions;
+  /**
+   * The `fetch` that `login()`, `approveDeviceCode()` and `logout()` browse with; with `tls`, pass
+   * one whose `Deno.HttpClient` trusts the server certificate. @default globalThis.fetch
+   */
+  fetch?: typeof fetch;
   /** A path for the issuer, e.g. `"/oidc"` gives `http://127.0.0.1:PORT/oidc`. @default "" */
   issuerPath?: string;
   /**
@@ -543,6 +548,7 @@ export async function startProvider(
     const isExit = (url: URL): boolean =>
       url.origin !== origin || redirectTargets.has(`${url.origin}${url.pathname}`);
 
+    const browserFetch = options.fetch ?? globalThis.fetch;
     let closed: Promise<void> | undefined;
     const close = (): Promise<void> => {
       closed ??= closeServer(server);
@@ -568,7 +574,7 @@ export async function startProvider(
       async login(authorizationUrl, loginOptions = {}) {
         const accountId = loginOptions.accountId ?? DEFAULT_ACCOUNT;
         const jar = loginOptions.jar ?? new CookieJar();
-        const result = await drive(jar, new URL(authorizationUrl), isExit, (view) => {
+        const result = await drive(browserFetch, jar, new URL(authorizationUrl), isExit, (view) => {
           const form = view.forms.find((f) => f.method === "post");
           if (form === undefined) return undefined;
           if (
@@ -593,7 +599,7 @@ export async function startProvider(
         const jar = deviceOptions.jar ?? new CookieJar();
         const start = new URL(provider.urlFor("code_verification"));
         start.searchParams.set("user_code", userCode);
-        const result = await drive(jar, start, isExit, (view) => {
+        const result = await drive(browserFetch, jar, start, isExit, (view) => {
           const form = view.forms.find((f) => f.method === "post");
           if (form === undefined) return undefined;
           const isConfirm = form.fields.some((f) => f.name === "confirm");
@@ -645,7 +651,7 @@ export async function startProvider(
         });
       },
       async logout(endSessionUrl, jar) {
-        const result = await drive(jar, new URL(endSessionUrl), isExit, (view) => {
+        const result = await drive(browserFetch, jar, new URL(endSessionUrl), isExit, (view) => {
           const form = view.forms.find((f) => f.method === "post");
           return form === undefined ? undefined : submit(form, {});
         });
@@ -815,6 +821,7 @@ const MAX_STEPS = 30;
  * provider (`isExit`) or a page has nothing left to submit.
  */
 async function drive(
+  fetch: typeof globalThis.fetch,
   jar: CookieJar,
   start: URL,
   isExit: (url: URL) => boolean,

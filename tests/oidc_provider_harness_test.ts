@@ -376,7 +376,11 @@ Deno.test("startProvider() merges caller configuration, features and clients", a
 
 Deno.test("startProvider() rejects invalid client metadata at startup", async () => {
   await assert.rejects(
-    () => startProvider({ clients: [{ client_id: "bad", token_endpoint_auth_method: "nope" }] }),
+    () =>
+      startProvider({
+        clients: [{ client_id: "bad", token_endpoint_auth_method: "nope", client_secret: "x" }],
+      }),
+    /client bad is invalid: token_endpoint_auth_method must be/,
   );
 });
 
@@ -510,8 +514,15 @@ async function makePki() {
 
 Deno.test("startProvider() with tls authenticates tls_client_auth and binds the token to the certificate", async () => {
   const pki = await makePki();
+  using withCert = Deno.createHttpClient({
+    caCerts: [pki.ca],
+    cert: pki.client.cert,
+    key: pki.client.key,
+  });
+  using withoutCert = Deno.createHttpClient({ caCerts: [pki.ca] });
   await using op = await startProvider({
     tls: { cert: pki.server.cert, key: pki.server.key, ca: pki.ca },
+    fetch: (input, init) => fetch(input, { ...init, client: withoutCert }),
     features: { mTLS: { enabled: true, tlsClientAuth: true, certificateBoundAccessTokens: true } },
     clients: [{
       client_id: "mtls-client",
@@ -524,12 +535,6 @@ Deno.test("startProvider() with tls authenticates tls_client_auth and binds the 
     }],
   });
   assert.match(op.issuer, /^https:\/\/127\.0\.0\.1:\d+$/);
-  using withCert = Deno.createHttpClient({
-    caCerts: [pki.ca],
-    cert: pki.client.cert,
-    key: pki.client.key,
-  });
-  using withoutCert = Deno.createHttpClient({ caCerts: [pki.ca] });
   const request = (client: Deno.HttpClient) =>
     fetch(`${op.issuer}/token`, {
       method: "POST",
@@ -554,4 +559,19 @@ Deno.test("startProvider() with tls authenticates tls_client_auth and binds the 
   const refused = await request(withoutCert);
   assert.equal(refused.status, 401);
   assert.equal((await refused.json()).error, "invalid_client");
+
+  // The browser helpers go through options.fetch, so they work over TLS too.
+  const verifier = randomToken();
+  const url = new URL(`${op.issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: op.clients.public.client_id,
+    redirect_uri: op.clients.public.redirect_uri,
+    response_type: "code",
+    scope: "openid",
+    code_challenge: await s256(verifier),
+    code_challenge_method: "S256",
+  }).toString();
+  const callback = await op.login(url);
+  assert.equal(callback.searchParams.get("iss"), op.issuer);
+  assert.ok(callback.searchParams.get("code"));
 });
