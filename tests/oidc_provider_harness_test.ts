@@ -378,7 +378,12 @@ Deno.test("startProvider() rejects invalid client metadata at startup", async ()
   await assert.rejects(
     () =>
       startProvider({
-        clients: [{ client_id: "bad", token_endpoint_auth_method: "nope", client_secret: "x" }],
+        clients: [{
+          client_id: "bad",
+          client_secret: "x",
+          redirect_uris: [],
+          token_endpoint_auth_method: "nope",
+        }],
       }),
     /client bad is invalid: token_endpoint_auth_method must be/,
   );
