@@ -19,10 +19,57 @@ export function toText(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
+type Base64Alphabet = "base64" | "base64url";
+interface NativeBase64 {
+  toBase64?(options?: { alphabet?: Base64Alphabet; omitPadding?: boolean }): string;
+}
+interface NativeBase64Constructor {
+  fromBase64?(
+    text: string,
+    options?: { alphabet?: Base64Alphabet; lastChunkHandling?: "loose" | "strict" },
+  ): Uint8Array<ArrayBuffer>;
+}
+
+// Deno and current browsers have the TC39 base64 methods; Node.js 20/22 and older runtimes do not,
+// so the portable path uses btoa/atob. The choice is made once, at module load.
+const nativeTo = typeof (Uint8Array.prototype as NativeBase64).toBase64 === "function";
+const nativeFrom = typeof (Uint8Array as NativeBase64Constructor).fromBase64 === "function";
+
+function encode(bytes: Uint8Array, alphabet: Base64Alphabet, omitPadding: boolean): string {
+  if (nativeTo) return (bytes as NativeBase64).toBase64!({ alphabet, omitPadding });
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  let text = btoa(binary);
+  if (alphabet === "base64url") text = text.replaceAll("+", "-").replaceAll("/", "_");
+  return omitPadding ? text.replace(/=+$/, "") : text;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decode(text: string, alphabet: Base64Alphabet): Uint8Array<ArrayBuffer> {
+  if (nativeFrom) {
+    return (Uint8Array as NativeBase64Constructor).fromBase64!(text, {
+      alphabet,
+      lastChunkHandling: "loose",
+    });
+  }
+  if (!(alphabet === "base64url" ? BASE64URL : BASE64).test(text) || text.length % 4 === 1) {
+    throw new SyntaxError("invalid base64 input");
+  }
+  const binary = atob(
+    alphabet === "base64url" ? text.replaceAll("-", "+").replaceAll("_", "/") : text,
+  );
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
 /** base64url-encodes bytes without padding. */
 export function toBase64Url(bytes: Uint8Array | ArrayBuffer): string {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  return view.toBase64({ alphabet: "base64url", omitPadding: true });
+  return encode(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), "base64url", true);
 }
 
 /**
@@ -30,17 +77,17 @@ export function toBase64Url(bytes: Uint8Array | ArrayBuffer): string {
  * or on padding.
  */
 export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.fromBase64(text, { alphabet: "base64url", lastChunkHandling: "loose" });
+  return decode(text, "base64url");
 }
 
 /** Decodes standard base64 (with or without padding). */
 export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  return Uint8Array.fromBase64(text, { alphabet: "base64", lastChunkHandling: "loose" });
+  return decode(text, "base64");
 }
 
 /** base64-encodes bytes with padding. */
 export function toBase64(bytes: Uint8Array): string {
-  return bytes.toBase64();
+  return encode(bytes, "base64", false);
 }
 
 /** base64url-encodes the UTF-8 bytes of a string. */
