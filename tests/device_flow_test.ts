@@ -1,0 +1,483 @@
+// RFC 8628 device authorization grant: the request to the device authorization endpoint, the
+// checks of its response, the device code grant and its polling errors.
+
+import assert from "node:assert/strict";
+import {
+  deviceAuthorizationRequest,
+  deviceCodeGrantRequest,
+  processDeviceAuthorizationResponse,
+  processDeviceCodeResponse,
+} from "../src/device_flow.ts";
+import { ClientSecretBasic, TlsClientAuth } from "../src/client_auth.ts";
+import {
+  HTTP_REQUEST_FORBIDDEN,
+  INVALID_RESPONSE,
+  JWT_CLAIM_COMPARISON,
+  MISSING_SERVER_METADATA,
+  OperationProcessingError,
+  RESPONSE_BODY_ERROR,
+  RESPONSE_IS_NOT_CONFORM,
+  RESPONSE_IS_NOT_JSON,
+  ResponseBodyError,
+  WWW_AUTHENTICATE_CHALLENGE,
+  WWWAuthenticateChallengeError,
+} from "../src/errors.ts";
+import { getValidatedIdTokenClaims } from "../src/id_token.ts";
+import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
+import { assertOAuthError, assertTypeError } from "./_assert.ts";
+
+const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+function setup(options?: Parameters<typeof createFakeAs>[0]) {
+  const server = createFakeAs(options);
+  return { server, auth: ClientSecretBasic(server.clientSecret) };
+}
+
+function validBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    device_code: "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS",
+    user_code: "WDJB-MJHT",
+    verification_uri: "https://as.example/device",
+    verification_uri_complete: "https://as.example/device?user_code=WDJB-MJHT",
+    expires_in: 1800,
+    interval: 5,
+  };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) delete body[name];
+    else body[name] = value;
+  }
+  return body;
+}
+
+async function authorizationResponse(server: FakeAs): Promise<Response> {
+  return await deviceAuthorizationRequest(
+    server.as,
+    server.client,
+    ClientSecretBasic(server.clientSecret),
+    { scope: "openid" },
+    server.options,
+  );
+}
+
+// -- deviceAuthorizationRequest ---------------------------------------------------------------
+
+Deno.test("deviceAuthorizationRequest() posts the parameters with client authentication to the device authorization endpoint", async () => {
+  const { server, auth } = setup();
+  const response = await deviceAuthorizationRequest(
+    server.as,
+    server.client,
+    auth,
+    { scope: "openid profile", resource: "https://api.example" },
+    server.options,
+  );
+  await response.body?.cancel();
+  const request = server.lastRequest("device_authorization")!;
+  assert.equal(request.method, "POST");
+  assert.equal(request.url.href, server.as.device_authorization_endpoint);
+  assert.equal(request.mtls, false);
+  assert.equal(request.form?.get("scope"), "openid profile");
+  assert.equal(request.form?.get("resource"), "https://api.example");
+  assert.equal(request.clientAuth?.method, "client_secret_basic");
+  assert.equal(request.clientAuth?.clientId, "client");
+  assert.match(request.headers.get("content-type")!, /^application\/x-www-form-urlencoded/);
+  assert.equal(request.headers.get("accept"), "application/json");
+});
+
+Deno.test("deviceAuthorizationRequest() uses the mTLS alias when the client uses mtls_endpoint_aliases", async () => {
+  const { server } = setup({ client: { client_id: "client", use_mtls_endpoint_aliases: true } });
+  const response = await deviceAuthorizationRequest(
+    server.as,
+    server.client,
+    TlsClientAuth(),
+    {},
+    server.options,
+  );
+  await response.body?.cancel();
+  const request = server.lastRequest("device_authorization")!;
+  assert.equal(request.mtls, true);
+  assert.equal(request.url.href, server.as.mtls_endpoint_aliases.device_authorization_endpoint);
+  assert.equal(request.form?.get("client_id"), "client");
+});
+
+Deno.test("deviceAuthorizationRequest() refuses a server without a device authorization endpoint before any request", async () => {
+  const { server, auth } = setup({ metadata: { device_authorization_endpoint: undefined } });
+  await assertOAuthError(
+    () => deviceAuthorizationRequest(server.as, server.client, auth, {}, server.options),
+    OperationProcessingError,
+    MISSING_SERVER_METADATA,
+    { attribute: "device_authorization_endpoint" },
+  );
+  assert.equal(server.requests.length, 0);
+});
+
+Deno.test("deviceAuthorizationRequest() refuses an http: endpoint unless insecure requests are allowed", async () => {
+  const { server, auth } = setup({
+    metadata: { device_authorization_endpoint: "http://as.example/device_authorization" },
+  });
+  await assertOAuthError(
+    () => deviceAuthorizationRequest(server.as, server.client, auth, {}, server.options),
+    OperationProcessingError,
+    HTTP_REQUEST_FORBIDDEN,
+  );
+  assert.equal(server.requests.length, 0);
+});
+
+Deno.test("deviceAuthorizationRequest() refuses parameters that are not a parameter collection", async () => {
+  const { server, auth } = setup();
+  await assertTypeError(
+    () =>
+      deviceAuthorizationRequest(
+        server.as,
+        server.client,
+        auth,
+        "scope=openid" as unknown as Record<string, string>,
+        server.options,
+      ),
+    "ERR_INVALID_ARG_TYPE",
+  );
+  assert.equal(server.requests.length, 0);
+});
+
+// -- processDeviceAuthorizationResponse -------------------------------------------------------
+
+Deno.test("processDeviceAuthorizationResponse() returns the fake server's device authorization response", async () => {
+  const { server } = setup();
+  const result = await processDeviceAuthorizationResponse(
+    server.as,
+    server.client,
+    await authorizationResponse(server),
+  );
+  assert.equal(typeof result.device_code, "string");
+  assert.equal(result.user_code, "WDJB-MJHT");
+  assert.equal(result.verification_uri, "https://as.example/device");
+  assert.equal(result.expires_in, 600);
+  assert.equal(result.interval, 5);
+});
+
+Deno.test("processDeviceAuthorizationResponse() accepts a response without the optional members", async () => {
+  const { server } = setup();
+  server.override(
+    "device_authorization",
+    validBody({ verification_uri_complete: undefined, interval: undefined, extra: "kept" }),
+  );
+  const result = await processDeviceAuthorizationResponse(
+    server.as,
+    server.client,
+    await authorizationResponse(server),
+  );
+  assert.equal(result.interval, undefined);
+  assert.equal(result.verification_uri_complete, undefined);
+  assert.equal(result.extra, "kept");
+});
+
+const INVALID_BODIES: [string, Record<string, unknown>, string][] = [
+  ["a missing device_code", { device_code: undefined }, "device_code"],
+  ["an empty device_code", { device_code: "" }, "device_code"],
+  ["a numeric device_code", { device_code: 42 }, "device_code"],
+  ["a missing user_code", { user_code: undefined }, "user_code"],
+  ["an empty user_code", { user_code: "" }, "user_code"],
+  ["a user_code that is an array", { user_code: ["WDJB"] }, "user_code"],
+  ["a missing verification_uri", { verification_uri: undefined }, "verification_uri"],
+  ["an empty verification_uri", { verification_uri: "" }, "verification_uri"],
+  ["a missing expires_in", { expires_in: undefined }, "expires_in"],
+  ["a zero expires_in", { expires_in: 0 }, "expires_in"],
+  ["a negative expires_in", { expires_in: -1 }, "expires_in"],
+  ["a string expires_in", { expires_in: "1800" }, "expires_in"],
+  [
+    "a numeric verification_uri_complete",
+    { verification_uri_complete: 1 },
+    "verification_uri_complete",
+  ],
+  [
+    "an empty verification_uri_complete",
+    { verification_uri_complete: "" },
+    "verification_uri_complete",
+  ],
+  ["a zero interval", { interval: 0 }, "interval"],
+  ["a string interval", { interval: "5" }, "interval"],
+  ["a null interval", { interval: null }, "interval"],
+];
+
+for (const [what, overrides, attribute] of INVALID_BODIES) {
+  Deno.test(`processDeviceAuthorizationResponse() refuses ${what}`, async () => {
+    const { server } = setup();
+    server.override("device_authorization", validBody(overrides));
+    const err = await assertOAuthError(
+      async () =>
+        processDeviceAuthorizationResponse(
+          server.as,
+          server.client,
+          await authorizationResponse(server),
+        ),
+      OperationProcessingError,
+      INVALID_RESPONSE,
+      { attribute },
+    );
+    // the device code is a credential: it never reaches an error's cause
+    const body = (err.cause as { body: Record<string, unknown> }).body;
+    if (typeof validBody(overrides).device_code === "string") {
+      assert.equal(body.device_code, "[redacted]");
+    }
+  });
+}
+
+Deno.test("processDeviceAuthorizationResponse() refuses a 201 status", async () => {
+  const { server } = setup();
+  server.override("device_authorization", server.json(validBody(), 201));
+  await assertOAuthError(
+    async () =>
+      processDeviceAuthorizationResponse(
+        server.as,
+        server.client,
+        await authorizationResponse(server),
+      ),
+    OperationProcessingError,
+    RESPONSE_IS_NOT_CONFORM,
+    { status: 201, expected: 200 },
+  );
+});
+
+Deno.test("processDeviceAuthorizationResponse() refuses a body that is not JSON", async () => {
+  const { server } = setup();
+  server.override(
+    "device_authorization",
+    new Response("device_code=x", { headers: { "content-type": "text/plain" } }),
+  );
+  await assertOAuthError(
+    async () =>
+      processDeviceAuthorizationResponse(
+        server.as,
+        server.client,
+        await authorizationResponse(server),
+      ),
+    OperationProcessingError,
+    RESPONSE_IS_NOT_JSON,
+  );
+});
+
+Deno.test("processDeviceAuthorizationResponse() reports an error body as ResponseBodyError", async () => {
+  const { server } = setup();
+  server.override("device_authorization", server.oauthError("invalid_scope", "no such scope"));
+  const err = await assertOAuthError(
+    async () =>
+      processDeviceAuthorizationResponse(
+        server.as,
+        server.client,
+        await authorizationResponse(server),
+      ),
+    ResponseBodyError,
+    RESPONSE_BODY_ERROR,
+    { error: "invalid_scope" },
+  );
+  assert.equal(err.error, "invalid_scope");
+  assert.equal(err.status, 400);
+});
+
+Deno.test("processDeviceAuthorizationResponse() reports a challenge for wrong client credentials", async () => {
+  const server = createFakeAs();
+  const response = await deviceAuthorizationRequest(
+    server.as,
+    server.client,
+    ClientSecretBasic("wrong"),
+    {},
+    server.options,
+  );
+  const err = await assertOAuthError(
+    () => processDeviceAuthorizationResponse(server.as, server.client, response),
+    WWWAuthenticateChallengeError,
+    WWW_AUTHENTICATE_CHALLENGE,
+  );
+  assert.equal(err.status, 401);
+  assert.equal(err.cause[0]?.scheme, "basic");
+});
+
+Deno.test("processDeviceAuthorizationResponse() refuses a response whose body was read", async () => {
+  const { server } = setup();
+  const response = await authorizationResponse(server);
+  await response.text();
+  await assertTypeError(
+    () => processDeviceAuthorizationResponse(server.as, server.client, response),
+    "ERR_INVALID_ARG_VALUE",
+  );
+});
+
+// -- deviceCodeGrantRequest / processDeviceCodeResponse ---------------------------------------
+
+Deno.test("deviceCodeGrantRequest() sends the device_code grant with client authentication", async () => {
+  const { server, auth } = setup();
+  const response = await deviceCodeGrantRequest(server.as, server.client, auth, "the-code", {
+    ...server.options,
+    additionalParameters: { device_code: "smuggled", extra: "1" },
+  });
+  await response.body?.cancel();
+  const request = server.lastRequest("token")!;
+  assert.equal(request.url.href, server.as.token_endpoint);
+  assert.equal(request.form?.get("grant_type"), DEVICE_CODE_GRANT);
+  assert.deepEqual(request.form?.getAll("device_code"), ["the-code"]);
+  assert.equal(request.form?.get("extra"), "1");
+  assert.equal(request.clientAuth?.method, "client_secret_basic");
+});
+
+Deno.test("deviceCodeGrantRequest() uses the token endpoint's mTLS alias when the client uses mtls_endpoint_aliases", async () => {
+  const { server } = setup({ client: { client_id: "client", use_mtls_endpoint_aliases: true } });
+  const response = await deviceCodeGrantRequest(
+    server.as,
+    server.client,
+    TlsClientAuth(),
+    "the-code",
+    server.options,
+  );
+  await response.body?.cancel();
+  const request = server.lastRequest("token")!;
+  assert.equal(request.mtls, true);
+  assert.equal(request.url.href, server.as.mtls_endpoint_aliases.token_endpoint);
+});
+
+Deno.test("deviceCodeGrantRequest() refuses an empty device code before any request", async () => {
+  const { server, auth } = setup();
+  await assertTypeError(
+    () => deviceCodeGrantRequest(server.as, server.client, auth, "", server.options),
+    "ERR_INVALID_ARG_VALUE",
+  );
+  await assertTypeError(
+    () =>
+      deviceCodeGrantRequest(server.as, server.client, auth, undefined as never, server.options),
+    "ERR_INVALID_ARG_TYPE",
+  );
+  assert.equal(server.requests.length, 0);
+});
+
+Deno.test("processDeviceCodeResponse() returns the tokens once the user approved", async () => {
+  const { server, auth } = setup();
+  const response = await deviceCodeGrantRequest(
+    server.as,
+    server.client,
+    auth,
+    "code",
+    server.options,
+  );
+  const result = await processDeviceCodeResponse(server.as, server.client, response);
+  assert.equal(typeof result.access_token, "string");
+  assert.equal(result.token_type, "bearer");
+  assert.equal(getValidatedIdTokenClaims(result), undefined);
+});
+
+for (const error of ["authorization_pending", "slow_down", "expired_token", "access_denied"]) {
+  Deno.test(`processDeviceCodeResponse() throws ResponseBodyError with error ${error} while polling`, async () => {
+    const { server, auth } = setup();
+    server.override("token", server.oauthError(error));
+    const response = await deviceCodeGrantRequest(
+      server.as,
+      server.client,
+      auth,
+      "code",
+      server.options,
+    );
+    const err = await assertOAuthError(
+      () => processDeviceCodeResponse(server.as, server.client, response),
+      ResponseBodyError,
+      RESPONSE_BODY_ERROR,
+      { error },
+    );
+    assert.equal(err.error, error);
+    assert.equal(err.status, 400);
+  });
+}
+
+Deno.test("processDeviceCodeResponse() validates an ID token when the response carries one", async () => {
+  const { server, auth } = setup();
+  server.override(
+    "token",
+    await server.tokenBody({ id_token: await server.idToken({ iss: "https://evil.example" }) }),
+  );
+  const response = await deviceCodeGrantRequest(
+    server.as,
+    server.client,
+    auth,
+    "code",
+    server.options,
+  );
+  await assertOAuthError(
+    () => processDeviceCodeResponse(server.as, server.client, response),
+    OperationProcessingError,
+    JWT_CLAIM_COMPARISON,
+    { claim: "iss" },
+  );
+});
+
+Deno.test("processDeviceCodeResponse() accepts a valid ID token and exposes its claims", async () => {
+  const { server, auth } = setup();
+  server.override("token", await server.tokenBody());
+  const response = await deviceCodeGrantRequest(
+    server.as,
+    server.client,
+    auth,
+    "code",
+    server.options,
+  );
+  const result = await processDeviceCodeResponse(server.as, server.client, response);
+  assert.equal(getValidatedIdTokenClaims(result)?.sub, "user-1");
+});
+
+Deno.test("processDeviceCodeResponse() refuses a token response without access_token", async () => {
+  const { server, auth } = setup();
+  server.override("token", { token_type: "Bearer" });
+  const response = await deviceCodeGrantRequest(
+    server.as,
+    server.client,
+    auth,
+    "code",
+    server.options,
+  );
+  await assertOAuthError(
+    () => processDeviceCodeResponse(server.as, server.client, response),
+    OperationProcessingError,
+    INVALID_RESPONSE,
+    { attribute: "access_token" },
+  );
+});
+
+// -- over a socket ----------------------------------------------------------------------------
+
+Deno.test("device flow: authorization, one pending poll, then tokens over a loopback socket", async () => {
+  await using server = await startFakeAs();
+  const auth = ClientSecretBasic(server.clientSecret);
+  const device = await processDeviceAuthorizationResponse(
+    server.as,
+    server.client,
+    await deviceAuthorizationRequest(
+      server.as,
+      server.client,
+      auth,
+      { scope: "api" },
+      server.options,
+    ),
+  );
+  server.overrideOnce("token", server.oauthError("authorization_pending"));
+  const pending = await deviceCodeGrantRequest(
+    server.as,
+    server.client,
+    auth,
+    device.device_code,
+    server.options,
+  );
+  await assertOAuthError(
+    () => processDeviceCodeResponse(server.as, server.client, pending),
+    ResponseBodyError,
+    RESPONSE_BODY_ERROR,
+    { error: "authorization_pending" },
+  );
+  const granted = await deviceCodeGrantRequest(
+    server.as,
+    server.client,
+    auth,
+    device.device_code,
+    server.options,
+  );
+  const tokens = await processDeviceCodeResponse(server.as, server.client, granted);
+  assert.equal(tokens.scope, undefined);
+  assert.equal(typeof tokens.access_token, "string");
+  const polls = server.requestsTo("token");
+  assert.equal(polls.length, 2);
+  for (const poll of polls) assert.equal(poll.form?.get("device_code"), device.device_code);
+});
