@@ -47,7 +47,8 @@ function parseSegmentJson(segment: string, what: string): JsonObject {
     throw processingError(`failed to parse the JWT ${what} as JSON`, PARSE_ERROR, cause);
   }
   if (!isJsonObject(value)) {
-    throw processingError(`JWT ${what} must be a top level object`, PARSE_ERROR);
+    // oauth4webapi's code for the same check ("JWT Header/Payload must be a top level object").
+    throw processingError(`JWT ${what} must be a top level object`, INVALID_RESPONSE);
   }
   return value;
 }
@@ -67,7 +68,7 @@ export function decodeJws(jws: string): DecodedJws {
     if (jws.split(".").length === 5) {
       throw unsupported("JWE was received but no decryption is configured ([jweDecrypt])");
     }
-    throw processingError("JWT must have three dot-separated segments", PARSE_ERROR);
+    throw processingError("JWT must have three dot-separated segments", INVALID_RESPONSE);
   }
   const header = parseSegmentJson(jws.slice(0, first), "header");
   assertSupportedHeader(header);
@@ -79,9 +80,13 @@ export function decodeJws(jws: string): DecodedJws {
 
 function assertSupportedHeader(header: JsonObject): void {
   if (typeof header.alg !== "string" || header.alg.length === 0) {
-    throw processingError('JWT "alg" header parameter must be a non-empty string', PARSE_ERROR, {
-      header,
-    });
+    throw processingError(
+      'JWT "alg" header parameter must be a non-empty string',
+      INVALID_RESPONSE,
+      {
+        header,
+      },
+    );
   }
   if (header.alg === "none") {
     throw unsupported('unsecured JWTs ("alg": "none") are not supported', { header });

@@ -1,0 +1,863 @@
+/**
+ * ID token validation at the token endpoint (OpenID Connect Core §3.1.3.7): each rule is staged
+ * twice, once with the server lying (refused with the expected class, code and cause) and once
+ * with the legitimate variant (accepted). Responses are built in memory and handed straight to
+ * `processAuthorizationCodeResponse`.
+ */
+import assert from "node:assert/strict";
+import { compactDecrypt, CompactEncrypt } from "jose";
+import * as oauth from "../mod.ts";
+import { assertOAuthError, assertTypeError } from "./_assert.ts";
+import { createFakeAs, type FakeAs } from "./_fake_as.ts";
+import { generateTestKey } from "./_keys.ts";
+
+type Claims = Record<string, unknown>;
+
+/** A token endpoint response whose `id_token` is `idToken` (`undefined` leaves it out). */
+async function tokenResponse(server: FakeAs, idToken: string | undefined): Promise<Response> {
+  return server.json(await server.tokenBody({ id_token: idToken }));
+}
+
+/** Processes a code response carrying an ID token built from `claims` (and `header`). */
+async function processWith(
+  server: FakeAs,
+  claims: Claims,
+  options?: oauth.ProcessAuthorizationCodeResponseOptions,
+  overrides: { header?: Claims; as?: oauth.AuthorizationServer; client?: oauth.Client } = {},
+): Promise<oauth.TokenEndpointResponse> {
+  const idToken = await server.idToken(claims, overrides.header);
+  return await oauth.processAuthorizationCodeResponse(
+    overrides.as ?? server.as,
+    overrides.client ?? server.client,
+    await tokenResponse(server, idToken),
+    options,
+  );
+}
+
+// --- the baseline ------------------------------------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() accepts a valid ID token and exposes its claims", async () => {
+  const server = createFakeAs();
+  const result = await processWith(server, { auth_time: server.now() - 5 });
+  const claims = oauth.getValidatedIdTokenClaims(result)!;
+  assert.equal(claims.iss, server.issuer);
+  assert.equal(claims.sub, "user-1");
+  assert.equal(claims.aud, server.client.client_id);
+  assert.equal(typeof claims.exp, "number");
+  assert.equal(result.token_type, "bearer");
+});
+
+// --- alg policy (§3.1.3.7 (7)) ----------------------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() refuses an alg the server does not advertise", async () => {
+  const server = createFakeAs(); // advertises ES256, RS256
+  const idToken = await server.idToken({}, undefined, "PS256");
+  await assertOAuthError(
+    async () =>
+      oauth.processAuthorizationCodeResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, idToken),
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    (cause) => {
+      const c = cause as { header: Claims; expected: string[] };
+      assert.equal(c.header.alg, "PS256");
+      assert.deepEqual(c.expected, ["ES256", "RS256"]);
+    },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts every alg the server advertises", async () => {
+  const server = createFakeAs();
+  for (const alg of ["ES256", "RS256"] as const) {
+    const idToken = await server.idToken({}, undefined, alg);
+    const result = await oauth.processAuthorizationCodeResponse(
+      server.as,
+      server.client,
+      await tokenResponse(server, idToken),
+    );
+    assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-1");
+  }
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an advertised alg when the client registered another", async () => {
+  const server = createFakeAs();
+  const client = { ...server.client, id_token_signed_response_alg: "PS256" };
+  const idToken = await server.idToken({}, undefined, "ES256");
+  await assertOAuthError(
+    async () =>
+      oauth.processAuthorizationCodeResponse(
+        server.as,
+        client,
+        await tokenResponse(server, idToken),
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { expected: ["PS256"] },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts the client's registered alg even when unadvertised", async () => {
+  const server = createFakeAs();
+  const client = { ...server.client, id_token_signed_response_alg: "PS256" };
+  const idToken = await server.idToken({}, undefined, "PS256");
+  const result = await oauth.processAuthorizationCodeResponse(
+    server.as,
+    client,
+    await tokenResponse(server, idToken),
+  );
+  assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-1");
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses anything but RS256 when neither side names an alg", async () => {
+  const server = createFakeAs({ metadata: { id_token_signing_alg_values_supported: undefined } });
+  assert.equal(server.as.id_token_signing_alg_values_supported, undefined);
+  for (const alg of ["ES256", "PS256", "EdDSA"] as const) {
+    const idToken = await server.idToken({}, undefined, alg);
+    await assertOAuthError(
+      async () =>
+        oauth.processAuthorizationCodeResponse(
+          server.as,
+          server.client,
+          await tokenResponse(server, idToken),
+        ),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { expected: ["RS256"] },
+    );
+  }
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts RS256 when neither side names an alg", async () => {
+  const server = createFakeAs({ metadata: { id_token_signing_alg_values_supported: undefined } });
+  const idToken = await server.idToken({}, undefined, "RS256");
+  const result = await oauth.processAuthorizationCodeResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, idToken),
+  );
+  assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-1");
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an unsecured ID token even when the server advertises none", async () => {
+  const server = createFakeAs({
+    metadata: { id_token_signing_alg_values_supported: ["none", "ES256"] },
+  });
+  const unsigned = await server.idToken({}, { alg: "none", kid: undefined });
+  assert.ok(unsigned.endsWith("."));
+  await assertOAuthError(
+    async () =>
+      oauth.processAuthorizationCodeResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, unsigned),
+      ),
+    oauth.UnsupportedOperationError,
+    oauth.UNSUPPORTED_OPERATION,
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an unknown crit header extension", async () => {
+  const server = createFakeAs();
+  for (const header of [{ crit: ["exp"], exp: 1 }, { crit: ["urn:example:ext"] }]) {
+    const idToken = await server.idToken({}, header);
+    await assertOAuthError(
+      async () =>
+        oauth.processAuthorizationCodeResponse(
+          server.as,
+          server.client,
+          await tokenResponse(server, idToken),
+        ),
+      oauth.UnsupportedOperationError,
+      oauth.UNSUPPORTED_OPERATION,
+    );
+  }
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts unknown header members that are not critical", async () => {
+  const server = createFakeAs();
+  const result = await processWith(server, {}, undefined, {
+    header: { typ: "JWT", "urn:example:ext": true },
+  });
+  assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-1");
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an unencoded payload (b64: false)", async () => {
+  const server = createFakeAs();
+  for (const header of [{ b64: false, crit: ["b64"] }, { b64: false }]) {
+    const idToken = await server.idToken({}, header);
+    await assertOAuthError(
+      async () =>
+        oauth.processAuthorizationCodeResponse(
+          server.as,
+          server.client,
+          await tokenResponse(server, idToken),
+        ),
+      oauth.UnsupportedOperationError,
+      oauth.UNSUPPORTED_OPERATION,
+    );
+  }
+});
+
+// --- iss, aud, azp (§3.1.3.7 (2)–(5)) -------------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() refuses an ID token from another issuer", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { iss: "https://attacker.example" }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss", expected: server.issuer },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an issuer that differs only by a trailing slash", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { iss: `${server.issuer}/` }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an ID token issued to another client", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { aud: "someone-else" }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "aud", expected: server.client.client_id },
+  );
+  await assertOAuthError(
+    () => processWith(server, { aud: ["someone-else", "another"], azp: "someone-else" }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "aud" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses extra audiences without azp", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { aud: [server.client.client_id, "untrusted"] }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "aud" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts extra audiences when azp is the client", async () => {
+  const server = createFakeAs();
+  const result = await processWith(server, {
+    aud: [server.client.client_id, "resource-server"],
+    azp: server.client.client_id,
+  });
+  assert.deepEqual(oauth.getValidatedIdTokenClaims(result)?.aud, [
+    server.client.client_id,
+    "resource-server",
+  ]);
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an azp naming another client", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { aud: [server.client.client_id, "other"], azp: "other" }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "azp", expected: server.client.client_id },
+  );
+  await assertOAuthError(
+    () => processWith(server, { azp: "other" }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "azp" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts a single-element aud array", async () => {
+  const server = createFakeAs();
+  const result = await processWith(server, { aud: [server.client.client_id] });
+  assert.deepEqual(oauth.getValidatedIdTokenClaims(result)?.aud, [server.client.client_id]);
+});
+
+// --- exp, nbf, clock options (§3.1.3.7 (9)) ----------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() refuses an ID token expired beyond the tolerance", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { exp: server.now() - 60, iat: server.now() - 400 }),
+    oauth.OperationProcessingError,
+    oauth.JWT_TIMESTAMP_CHECK,
+    { claim: "exp", tolerance: 30 },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts an ID token expired within the default 30 s tolerance", async () => {
+  const server = createFakeAs();
+  const result = await processWith(server, { exp: server.now() - 10, iat: server.now() - 400 });
+  assert.ok(oauth.getValidatedIdTokenClaims(result));
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses a just-expired ID token when [clockTolerance] is 0", async () => {
+  const server = createFakeAs();
+  const client = { ...server.client, [oauth.clockTolerance]: 0 };
+  await assertOAuthError(
+    () => processWith(server, { exp: server.now() - 10 }, undefined, { client }),
+    oauth.OperationProcessingError,
+    oauth.JWT_TIMESTAMP_CHECK,
+    { claim: "exp", tolerance: 0 },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses a valid ID token when a positive [clockSkew] moves now past exp", async () => {
+  const server = createFakeAs();
+  const exp = server.now() + 20;
+  assert.ok(oauth.getValidatedIdTokenClaims(await processWith(server, { exp })));
+  const client = { ...server.client, [oauth.clockSkew]: 120 };
+  await assertOAuthError(
+    () => processWith(server, { exp }, undefined, { client }),
+    oauth.OperationProcessingError,
+    oauth.JWT_TIMESTAMP_CHECK,
+    { claim: "exp" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts an old ID token when a negative [clockSkew] moves now back", async () => {
+  const server = createFakeAs();
+  const claims = { exp: server.now() - 120, iat: server.now() - 400 };
+  await assertOAuthError(
+    () => processWith(server, claims),
+    oauth.OperationProcessingError,
+    oauth.JWT_TIMESTAMP_CHECK,
+  );
+  const client = { ...server.client, [oauth.clockSkew]: -120 };
+  assert.ok(
+    oauth.getValidatedIdTokenClaims(await processWith(server, claims, undefined, { client })),
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts a future nbf when a positive [clockSkew] moves now forward", async () => {
+  const server = createFakeAs();
+  const claims = { nbf: server.now() + 120 };
+  const client = { ...server.client, [oauth.clockSkew]: 120 };
+  assert.ok(
+    oauth.getValidatedIdTokenClaims(await processWith(server, claims, undefined, { client })),
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an nbf in the future beyond the tolerance", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { nbf: server.now() + 120 }),
+    oauth.OperationProcessingError,
+    oauth.JWT_TIMESTAMP_CHECK,
+    { claim: "nbf", tolerance: 30 },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts an nbf in the future within the tolerance", async () => {
+  const server = createFakeAs();
+  const result = await processWith(server, { nbf: server.now() + 10 });
+  assert.ok(oauth.getValidatedIdTokenClaims(result));
+});
+
+// --- required claims and claim types --------------------------------------------------------
+
+for (const claim of ["iss", "sub", "aud", "iat", "exp"]) {
+  Deno.test(`processAuthorizationCodeResponse() refuses an ID token without "${claim}"`, async () => {
+    const server = createFakeAs();
+    await assertOAuthError(
+      () => processWith(server, { [claim]: undefined }),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { claim },
+    );
+  });
+}
+
+const WRONG_TYPES: [string, unknown][] = [
+  ["iss", 1],
+  ["sub", 42],
+  ["sub", { id: "user-1" }],
+  ["aud", 1],
+  ["aud", ["client", 1]],
+  ["aud", { client: true }],
+  ["exp", "9999999999"],
+  ["exp", null],
+  ["iat", "now"],
+  ["nbf", true],
+  ["nonce", 7],
+  ["azp", ["client"]],
+  ["auth_time", "yesterday"],
+  ["jti", 1],
+];
+
+for (const [claim, value] of WRONG_TYPES) {
+  Deno.test(`processAuthorizationCodeResponse() refuses "${claim}" of type ${JSON.stringify(value)}`, async () => {
+    const server = createFakeAs();
+    await assertOAuthError(
+      () => processWith(server, { [claim]: value }, { expectedNonce: oauth.expectNoNonce }),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { claim },
+    );
+  });
+}
+
+Deno.test("processAuthorizationCodeResponse() accepts registered claims of the right types alongside private claims", async () => {
+  const server = createFakeAs();
+  const t = server.now();
+  const result = await processWith(server, {
+    nbf: t - 1,
+    jti: "id-1",
+    auth_time: t - 1,
+    acr: "urn:mace:incommon:iap:silver",
+    amr: ["pwd"],
+    "https://example.com/claim": { nested: [1, 2] },
+  });
+  const claims = oauth.getValidatedIdTokenClaims(result)!;
+  assert.deepEqual(claims.amr, ["pwd"]);
+  assert.deepEqual(claims["https://example.com/claim"], { nested: [1, 2] });
+});
+
+// --- nonce (§3.1.3.7 (11)) ---------------------------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() refuses a nonce other than the expected one", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { nonce: "replayed" }, { expectedNonce: "n-0S6_WzA2Mj" }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "nonce", expected: "n-0S6_WzA2Mj" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses a missing nonce when one is expected", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, {}, { expectedNonce: "n-0S6_WzA2Mj" }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "nonce", expected: "n-0S6_WzA2Mj" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses a nonce when none was sent (the default)", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { nonce: "injected" }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "nonce", expected: undefined },
+  );
+  await assertOAuthError(
+    () => processWith(server, { nonce: "injected" }, { expectedNonce: oauth.expectNoNonce }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "nonce" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts the expected nonce, and no nonce when none was sent", async () => {
+  const server = createFakeAs();
+  const nonce = "n-0S6_WzA2Mj";
+  const result = await processWith(server, { nonce }, { expectedNonce: nonce });
+  assert.equal(oauth.getValidatedIdTokenClaims(result)?.nonce, nonce);
+  const plain = await processWith(server, {}, { expectedNonce: oauth.expectNoNonce });
+  assert.equal(oauth.getValidatedIdTokenClaims(plain)?.nonce, undefined);
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an empty expectedNonce before reading the response", async () => {
+  const server = createFakeAs();
+  const response = await tokenResponse(server, await server.idToken());
+  await assertTypeError(
+    () =>
+      oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
+        expectedNonce: "",
+      }),
+    "ERR_INVALID_ARG_VALUE",
+  );
+  assert.equal(response.bodyUsed, false);
+  await response.body?.cancel();
+});
+
+// --- auth_time and max_age (§3.1.3.7 (13)) ----------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() refuses a stale auth_time under maxAge", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { auth_time: server.now() - 1000 }, { maxAge: 300 }),
+    oauth.OperationProcessingError,
+    oauth.JWT_TIMESTAMP_CHECK,
+    { claim: "auth_time", maxAge: 300 },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts a fresh auth_time under maxAge, with tolerance", async () => {
+  const server = createFakeAs();
+  const fresh = await processWith(server, { auth_time: server.now() - 10 }, { maxAge: 300 });
+  assert.ok(oauth.getValidatedIdTokenClaims(fresh)?.auth_time);
+  // 10 s past max_age is within the 30 s tolerance.
+  const edge = await processWith(server, { auth_time: server.now() - 310 }, { maxAge: 300 });
+  assert.ok(oauth.getValidatedIdTokenClaims(edge));
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses a missing auth_time when maxAge was requested", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, {}, { maxAge: 300 }),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { claim: "auth_time" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses a missing auth_time when the client requires it", async () => {
+  const server = createFakeAs();
+  const client = { ...server.client, require_auth_time: true };
+  await assertOAuthError(
+    () => processWith(server, {}, undefined, { client }),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { claim: "auth_time" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts any present auth_time when the client requires it without max age", async () => {
+  const server = createFakeAs();
+  const client = { ...server.client, require_auth_time: true };
+  const result = await processWith(server, { auth_time: server.now() - 86400 }, undefined, {
+    client,
+  });
+  assert.ok(oauth.getValidatedIdTokenClaims(result));
+});
+
+Deno.test("processAuthorizationCodeResponse() applies the client's default_max_age", async () => {
+  const server = createFakeAs();
+  const client = { ...server.client, default_max_age: 300 };
+  await assertOAuthError(
+    () => processWith(server, { auth_time: server.now() - 1000 }, undefined, { client }),
+    oauth.OperationProcessingError,
+    oauth.JWT_TIMESTAMP_CHECK,
+    { claim: "auth_time", maxAge: 300 },
+  );
+  await assertOAuthError(
+    () => processWith(server, {}, undefined, { client }),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { claim: "auth_time" },
+  );
+  const fresh = await processWith(server, { auth_time: server.now() - 10 }, undefined, { client });
+  assert.ok(oauth.getValidatedIdTokenClaims(fresh));
+});
+
+Deno.test("processAuthorizationCodeResponse() lets an explicit maxAge take precedence over default_max_age", async () => {
+  const server = createFakeAs();
+  const client = { ...server.client, default_max_age: 3600 };
+  await assertOAuthError(
+    () => processWith(server, { auth_time: server.now() - 1000 }, { maxAge: 60 }, { client }),
+    oauth.OperationProcessingError,
+    oauth.JWT_TIMESTAMP_CHECK,
+    { maxAge: 60 },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() skips the auth_time checks with skipAuthTimeCheck", async () => {
+  const server = createFakeAs();
+  const client = { ...server.client, default_max_age: 60, require_auth_time: true };
+  const stale = await processWith(
+    server,
+    { auth_time: server.now() - 100000 },
+    { maxAge: oauth.skipAuthTimeCheck },
+    { client },
+  );
+  assert.ok(oauth.getValidatedIdTokenClaims(stale));
+  const missing = await processWith(server, {}, { maxAge: oauth.skipAuthTimeCheck }, { client });
+  assert.ok(oauth.getValidatedIdTokenClaims(missing));
+});
+
+// --- presence of the ID token ----------------------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() refuses a response without id_token when requireIdToken is set", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    async () =>
+      oauth.processAuthorizationCodeResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, undefined),
+        { requireIdToken: true },
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { attribute: "id_token" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses a response without id_token when a nonce was sent", async () => {
+  // authlane is stricter than oauth4webapi: a nonce means OpenID Connect was asked for, and a
+  // response without the ID token would otherwise skip the nonce check silently.
+  const server = createFakeAs();
+  await assertOAuthError(
+    async () =>
+      oauth.processAuthorizationCodeResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, undefined),
+        { expectedNonce: "n-0S6_WzA2Mj" },
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { attribute: "id_token" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts a plain OAuth response without id_token by default", async () => {
+  const server = createFakeAs();
+  const result = await oauth.processAuthorizationCodeResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, undefined),
+  );
+  assert.equal(result.id_token, undefined);
+  assert.equal(oauth.getValidatedIdTokenClaims(result), undefined);
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an id_token that is not a non-empty string", async () => {
+  const server = createFakeAs();
+  for (const id_token of ["", 42, { a: 1 }, null]) {
+    await assertOAuthError(
+      async () =>
+        oauth.processAuthorizationCodeResponse(
+          server.as,
+          server.client,
+          server.json(await server.tokenBody({ id_token })),
+        ),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { attribute: "id_token" },
+    );
+  }
+});
+
+// --- malformed and encrypted tokens --------------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() refuses malformed JWTs with oauth4webapi's codes", async () => {
+  // "Invalid JWT" and "... must be a top level object" are INVALID_RESPONSE in oauth4webapi; only
+  // undecodable base64url or JSON is PARSE_ERROR.
+  const server = createFakeAs();
+  const valid = await server.idToken();
+  const [h, p, s] = valid.split(".") as [string, string, string];
+  const cases: [string, string, string][] = [
+    ["two segments", `${h}.${p}`, oauth.INVALID_RESPONSE],
+    ["four segments", `${h}.${p}.${s}.${s}`, oauth.INVALID_RESPONSE],
+    ["one segment", h, oauth.INVALID_RESPONSE],
+    ["bad base64url header", `!!!.${p}.${s}`, oauth.PARSE_ERROR],
+    ["bad base64url payload", `${h}.%%%.${s}`, oauth.PARSE_ERROR],
+    ["non-JSON header", await server.signWith("not json", JSON.stringify({})), oauth.PARSE_ERROR],
+    [
+      "non-JSON payload",
+      await server.signWith({ alg: "ES256", kid: "es256" }, "{not json"),
+      oauth.PARSE_ERROR,
+    ],
+    [
+      "array payload",
+      await server.signWith(
+        { alg: "ES256", kid: "es256" },
+        JSON.stringify([server.idTokenClaims()]),
+      ),
+      oauth.INVALID_RESPONSE,
+    ],
+    [
+      "string payload",
+      await server.signWith({ alg: "ES256", kid: "es256" }, JSON.stringify("claims")),
+      oauth.INVALID_RESPONSE,
+    ],
+    ["array header", await server.signWith("[]", JSON.stringify({})), oauth.INVALID_RESPONSE],
+    [
+      "header without alg",
+      await server.signWith({ kid: "es256" }, JSON.stringify(server.idTokenClaims())),
+      oauth.INVALID_RESPONSE,
+    ],
+  ];
+  for (const [what, jwt, code] of cases) {
+    const err = await assertOAuthError(
+      async () =>
+        oauth.processAuthorizationCodeResponse(
+          server.as,
+          server.client,
+          await tokenResponse(server, jwt),
+        ),
+      oauth.OperationProcessingError,
+    );
+    assert.equal((err as oauth.OperationProcessingError).code, code, what);
+  }
+});
+
+async function encryptionKeys(): Promise<CryptoKeyPair> {
+  return await crypto.subtle.generateKey(
+    {
+      name: "RSA-OAEP",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    false,
+    ["encrypt", "decrypt"],
+  ) as CryptoKeyPair;
+}
+
+async function encrypt(jwt: string, key: CryptoKey): Promise<string> {
+  return await new CompactEncrypt(new TextEncoder().encode(jwt))
+    .setProtectedHeader({ alg: "RSA-OAEP-256", enc: "A256GCM", cty: "JWT" })
+    .encrypt(key);
+}
+
+function decrypter(key: CryptoKey): (jwe: string) => Promise<string> {
+  return async (jwe) => new TextDecoder().decode((await compactDecrypt(jwe, key)).plaintext);
+}
+
+Deno.test("processAuthorizationCodeResponse() refuses an encrypted ID token without [jweDecrypt]", async () => {
+  const server = createFakeAs();
+  const pair = await encryptionKeys();
+  const jwe = await encrypt(await server.idToken(), pair.publicKey);
+  assert.equal(jwe.split(".").length, 5);
+  await assertOAuthError(
+    async () =>
+      oauth.processAuthorizationCodeResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, jwe),
+      ),
+    oauth.UnsupportedOperationError,
+    oauth.UNSUPPORTED_OPERATION,
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() decrypts an encrypted ID token with [jweDecrypt] and validates it", async () => {
+  const server = createFakeAs();
+  const pair = await encryptionKeys();
+  const jwe = await encrypt(await server.idToken({ nonce: "abc" }), pair.publicKey);
+  const result = await oauth.processAuthorizationCodeResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, jwe),
+    { expectedNonce: "abc", [oauth.jweDecrypt]: decrypter(pair.privateKey) },
+  );
+  assert.equal(oauth.getValidatedIdTokenClaims(result)?.nonce, "abc");
+});
+
+Deno.test("processAuthorizationCodeResponse() still validates the claims of a decrypted ID token", async () => {
+  const server = createFakeAs();
+  const pair = await encryptionKeys();
+  const jwe = await encrypt(await server.idToken({ aud: "someone-else" }), pair.publicKey);
+  await assertOAuthError(
+    async () =>
+      oauth.processAuthorizationCodeResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, jwe),
+        { [oauth.jweDecrypt]: decrypter(pair.privateKey) },
+      ),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "aud" },
+  );
+});
+
+// --- getValidatedIdTokenClaims ---------------------------------------------------------------
+
+Deno.test("getValidatedIdTokenClaims() returns the validated claims of a processed response", async () => {
+  const server = createFakeAs();
+  const idToken = await server.idToken({ name: "Jane" });
+  const result = await oauth.processAuthorizationCodeResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, idToken),
+  );
+  const claims = oauth.getValidatedIdTokenClaims(result)!;
+  assert.equal(claims.name, "Jane");
+  assert.equal(result.id_token, idToken);
+});
+
+Deno.test("getValidatedIdTokenClaims() returns undefined for a processed response without an ID token", async () => {
+  const server = createFakeAs();
+  const result = await oauth.processRefreshTokenResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, undefined),
+  );
+  assert.equal(oauth.getValidatedIdTokenClaims(result), undefined);
+});
+
+Deno.test("getValidatedIdTokenClaims() refuses an object that was not returned by a processor", async () => {
+  const server = createFakeAs();
+  const idToken = await server.idToken();
+  const forged = {
+    access_token: "at",
+    token_type: "bearer",
+    id_token: idToken,
+  } as oauth.TokenEndpointResponse;
+  await assertTypeError(() => oauth.getValidatedIdTokenClaims(forged), "ERR_INVALID_ARG_VALUE");
+  // A copy of a processed result is not the processed result.
+  const result = await oauth.processAuthorizationCodeResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, idToken),
+  );
+  await assertTypeError(
+    () => oauth.getValidatedIdTokenClaims({ ...result }),
+    "ERR_INVALID_ARG_VALUE",
+  );
+  await assertTypeError(
+    () => oauth.getValidatedIdTokenClaims(null as unknown as oauth.TokenEndpointResponse),
+    "ERR_INVALID_ARG_VALUE",
+  );
+});
+
+// --- the signature is left to validateApplicationLevelSignature ----------------------------
+
+Deno.test("processAuthorizationCodeResponse() does not check the signature, validateApplicationLevelSignature() does", async () => {
+  const server = createFakeAs();
+  const stranger = await generateTestKey("ES256", "es256"); // same kid as the server's key
+  const response = await tokenResponse(server, await server.idToken({}, undefined, stranger));
+  const result = await oauth.processAuthorizationCodeResponse(server.as, server.client, response);
+  assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-1");
+  await assertOAuthError(
+    () => oauth.validateApplicationLevelSignature(server.as, response, server.options),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+  );
+});
+
+Deno.test("validateApplicationLevelSignature() accepts an ID token signed by the server's key", async () => {
+  const server = createFakeAs();
+  const response = await tokenResponse(server, await server.idToken());
+  await oauth.processAuthorizationCodeResponse(server.as, server.client, response);
+  await oauth.validateApplicationLevelSignature(server.as, response, server.options);
+  assert.equal(server.requestsTo("jwks").length, 1);
+});
+
+Deno.test("processRefreshTokenResponse() validates a refreshed ID token's iss and aud", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    async () =>
+      oauth.processRefreshTokenResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, await server.idToken({ iss: "https://evil.example" })),
+      ),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss" },
+  );
+  const ok = await oauth.processRefreshTokenResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, await server.idToken({ nonce: "from-the-original-login" })),
+  );
+  assert.equal(oauth.getValidatedIdTokenClaims(ok)?.nonce, "from-the-original-login");
+});
