@@ -178,7 +178,10 @@ export async function processTokenEndpointResponse(
   if (handlers !== undefined && !isJsonObject(handlers)) {
     throw argError('"options.recognizedTokenTypes" must be an object');
   }
-  const handler = handlers?.[tokenType as Lowercase<string>];
+  // Own members only: "constructor" must not find Object.prototype.constructor.
+  const handler = handlers !== undefined && Object.hasOwn(handlers, tokenType)
+    ? handlers[tokenType as Lowercase<string>]
+    : undefined;
   if (typeof handler === "function") {
     handler(response, result);
   } else if (!BUILT_IN_TOKEN_TYPES.has(tokenType)) {
