@@ -136,6 +136,20 @@ export type { ClientCredentialsGrantRequestOptions } from "./src/client_credenti
 // --- end: discovery ---
 
 // --- section: dpop_userinfo ---
+// RFC 9449: DPoP proofs, nonces and key generation
+export { DPoP, generateKeyPair, isDPoPNonceError } from "./src/dpop.ts";
+export type { GenerateKeyPairOptions } from "./src/dpop.ts";
+
+// OpenID Connect Core §5.3: UserInfo
+export { processUserInfoResponse, userInfoRequest } from "./src/userinfo.ts";
+export type { UserInfoAddress, UserInfoRequestOptions, UserInfoResponse } from "./src/userinfo.ts";
+
+// RFC 6750 §2.1, RFC 9449 §7: protected resource requests
+export { protectedResourceRequest } from "./src/protected_resource.ts";
+export type {
+  ProtectedResourceRequestBody,
+  ProtectedResourceRequestOptions,
+} from "./src/protected_resource.ts";
 // --- end: dpop_userinfo ---
 
 // --- section: par_jar_jarm ---

@@ -1,0 +1,630 @@
+/**
+ * UserInfo (OpenID Connect Core §5.3): what `userInfoRequest()` sends (Bearer or DPoP, accept
+ * header, mTLS alias, https rule) and every refusal of `processUserInfoResponse()`, for JSON and
+ * signed (JWT) responses, each next to the legitimate variant.
+ */
+import assert from "node:assert/strict";
+import * as oauth from "../mod.ts";
+import { assertOAuthError, assertTypeError } from "./_assert.ts";
+import { challenge, createFakeAs, type FakeAs, json, jwtResponse, oauthError } from "./_fake_as.ts";
+import { generateTestKey } from "./_keys.ts";
+
+const SIGNED: oauth.Client = { client_id: "client", userinfo_signed_response_alg: "ES256" };
+
+async function sha256b64u(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Valid signed-userinfo claims from `server`, then `overrides` (`undefined` deletes). */
+function userinfoClaims(server: FakeAs, overrides?: Record<string, unknown>) {
+  const claims: Record<string, unknown> = {
+    iss: server.issuer,
+    aud: server.client.client_id,
+    sub: "user-1",
+    email: "user-1@as.example",
+    ...overrides,
+  };
+  for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
+  return claims;
+}
+
+async function signedResponse(
+  server: FakeAs,
+  overrides?: Record<string, unknown>,
+  header?: Record<string, unknown>,
+  key?: Parameters<FakeAs["sign"]>[2],
+): Promise<Response> {
+  return jwtResponse(await server.sign(userinfoClaims(server, overrides), header, key));
+}
+
+// --- userInfoRequest() ----------------------------------------------------------------------------
+
+Deno.test("userInfoRequest() sends a GET with a Bearer token accepting JSON to userinfo_endpoint", async () => {
+  const server = createFakeAs();
+  const response = await oauth.userInfoRequest(server.as, server.client, "at-1", server.options);
+  const sent = server.lastRequest("userinfo")!;
+  assert.equal(sent.method, "GET");
+  assert.equal(sent.url.href, server.as.userinfo_endpoint);
+  assert.equal(sent.mtls, false);
+  assert.equal(sent.headers.get("authorization"), "Bearer at-1");
+  assert.equal(sent.headers.get("accept"), "application/json");
+  assert.equal(sent.dpop, undefined);
+  const userinfo = await oauth.processUserInfoResponse(
+    server.as,
+    server.client,
+    "user-1",
+    response,
+  );
+  assert.equal(userinfo.sub, "user-1");
+  assert.equal(userinfo.email, "user-1@as.example");
+});
+
+Deno.test("userInfoRequest() accepts application/jwt when userinfo_signed_response_alg is set", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", server.options);
+  assert.equal(server.lastRequest("userinfo")!.headers.get("accept"), "application/jwt");
+  const userinfo = await oauth.processUserInfoResponse(
+    server.as,
+    SIGNED,
+    "user-1",
+    response,
+    server.options,
+  );
+  assert.equal(userinfo.sub, "user-1");
+  assert.equal(server.requestsTo("jwks").length, 1, "the signature was verified");
+});
+
+Deno.test("userInfoRequest() sends a DPoP token with a proof bound to it when options.DPoP is set", async () => {
+  const server = createFakeAs();
+  const DPoP = oauth.DPoP(server.client, await oauth.generateKeyPair("ES256"));
+  const response = await oauth.userInfoRequest(server.as, server.client, "at-2", {
+    DPoP,
+    ...server.options,
+  });
+  const sent = server.lastRequest("userinfo")!;
+  assert.equal(sent.headers.get("authorization"), "DPoP at-2");
+  assert.equal(sent.dpop?.header?.typ, "dpop+jwt");
+  assert.equal(sent.dpop?.claims?.htm, "GET");
+  assert.equal(sent.dpop?.claims?.htu, server.as.userinfo_endpoint);
+  assert.equal(sent.dpop?.claims?.ath, await sha256b64u("at-2"));
+  // The fake server verified the proof (signature, htm, htu, ath) before answering 200.
+  assert.equal(response.status, 200);
+  await oauth.processUserInfoResponse(server.as, server.client, "user-1", response);
+});
+
+Deno.test("userInfoRequest() retries with the nonce after a DPoP use_dpop_nonce challenge", async () => {
+  const server = createFakeAs();
+  server.dpopNonce = "ui-nonce";
+  const DPoP = oauth.DPoP(server.client, await oauth.generateKeyPair("ES256"));
+  const fetchUserInfo = async () => {
+    const response = await oauth.userInfoRequest(server.as, server.client, "at", {
+      DPoP,
+      ...server.options,
+    });
+    return await oauth.processUserInfoResponse(server.as, server.client, "user-1", response);
+  };
+  const err = await assertOAuthError(
+    fetchUserInfo,
+    oauth.WWWAuthenticateChallengeError,
+    oauth.WWW_AUTHENTICATE_CHALLENGE,
+  );
+  assert.equal(oauth.isDPoPNonceError(err), true);
+  assert.equal((await fetchUserInfo()).sub, "user-1");
+  assert.equal(server.lastRequest("userinfo")!.dpop?.claims?.nonce, "ui-nonce");
+});
+
+Deno.test("userInfoRequest() uses the mTLS endpoint alias when use_mtls_endpoint_aliases is set", async () => {
+  const client: oauth.Client = { client_id: "client", use_mtls_endpoint_aliases: true };
+  const server = createFakeAs({ client });
+  const response = await oauth.userInfoRequest(server.as, client, "at", server.options);
+  await response.body?.cancel();
+  const sent = server.lastRequest("userinfo")!;
+  assert.equal(sent.mtls, true);
+  assert.equal(sent.url.href, server.as.mtls_endpoint_aliases.userinfo_endpoint);
+});
+
+Deno.test("userInfoRequest() refuses mutual TLS with neither a client certificate nor customFetch", async () => {
+  const client: oauth.Client = { client_id: "client", use_mtls_endpoint_aliases: true };
+  const server = createFakeAs({ client });
+  await assertTypeError(
+    () => oauth.userInfoRequest(server.as, client, "at"),
+    "ERR_INVALID_ARG_VALUE",
+  );
+});
+
+Deno.test("userInfoRequest() refuses an http: endpoint without allowInsecureRequests, before any request", async () => {
+  const server = createFakeAs({ issuer: "http://as.example" });
+  await assertOAuthError(
+    () => oauth.userInfoRequest(server.as, server.client, "at", server.options),
+    oauth.OperationProcessingError,
+    oauth.HTTP_REQUEST_FORBIDDEN,
+  );
+  assert.equal(server.requests.length, 0);
+  const response = await oauth.userInfoRequest(server.as, server.client, "at", {
+    ...server.options,
+    [oauth.allowInsecureRequests]: true,
+  });
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+});
+
+Deno.test("userInfoRequest() refuses metadata without a userinfo_endpoint", async () => {
+  const server = createFakeAs({ metadata: { userinfo_endpoint: undefined } });
+  await assertOAuthError(
+    () => oauth.userInfoRequest(server.as, server.client, "at", server.options),
+    oauth.OperationProcessingError,
+    oauth.MISSING_SERVER_METADATA,
+    { attribute: "userinfo_endpoint" },
+  );
+  assert.equal(server.requests.length, 0);
+});
+
+Deno.test("userInfoRequest() keeps custom headers but refuses a caller's Authorization or DPoP header", async () => {
+  const server = createFakeAs();
+  for (const name of ["Authorization", "DPoP"]) {
+    await assertTypeError(
+      () =>
+        oauth.userInfoRequest(server.as, server.client, "at", {
+          ...server.options,
+          headers: { [name]: "x" },
+        }),
+      "ERR_INVALID_ARG_VALUE",
+    );
+  }
+  assert.equal(server.requests.length, 0);
+  const response = await oauth.userInfoRequest(server.as, server.client, "at", {
+    ...server.options,
+    headers: { "x-request-id": "r-1" },
+  });
+  await response.body?.cancel();
+  assert.equal(server.lastRequest("userinfo")!.headers.get("x-request-id"), "r-1");
+});
+
+Deno.test("userInfoRequest() refuses an empty or missing access token", async () => {
+  const server = createFakeAs();
+  await assertTypeError(
+    () => oauth.userInfoRequest(server.as, server.client, "", server.options),
+    "ERR_INVALID_ARG_VALUE",
+  );
+  await assertTypeError(
+    () =>
+      oauth.userInfoRequest(
+        server.as,
+        server.client,
+        undefined as unknown as string,
+        server.options,
+      ),
+    "ERR_INVALID_ARG_TYPE",
+  );
+  assert.equal(server.requests.length, 0);
+});
+
+// --- processUserInfoResponse(): JSON ------------------------------------------------------------
+
+Deno.test("processUserInfoResponse() returns the claims when sub matches the expected subject", async () => {
+  const server = createFakeAs();
+  const body = { sub: "user-1", name: "A", address: { country: "FR" }, email_verified: true };
+  const userinfo = await oauth.processUserInfoResponse(
+    server.as,
+    server.client,
+    "user-1",
+    json(body),
+  );
+  assert.deepEqual(userinfo, body);
+});
+
+Deno.test("processUserInfoResponse() refuses a sub that differs from the ID token's", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () =>
+      oauth.processUserInfoResponse(server.as, server.client, "user-1", json({ sub: "user-2" })),
+    oauth.OperationProcessingError,
+    oauth.JSON_ATTRIBUTE_COMPARISON,
+    { attribute: "sub", expected: "user-1", body: { sub: "user-2" } },
+  );
+});
+
+Deno.test("processUserInfoResponse() skips the subject comparison only with skipSubjectCheck", async () => {
+  const server = createFakeAs();
+  const userinfo = await oauth.processUserInfoResponse(
+    server.as,
+    server.client,
+    oauth.skipSubjectCheck,
+    json({ sub: "anyone" }),
+  );
+  assert.equal(userinfo.sub, "anyone");
+});
+
+Deno.test("processUserInfoResponse() refuses a missing, empty or non-string sub", async () => {
+  const server = createFakeAs();
+  for (const body of [{ name: "no sub" }, { sub: "" }, { sub: 1 }, { sub: null }]) {
+    await assertOAuthError(
+      () =>
+        oauth.processUserInfoResponse(server.as, server.client, oauth.skipSubjectCheck, json(body)),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { attribute: "sub" },
+    );
+  }
+});
+
+Deno.test("processUserInfoResponse() refuses a body that is not JSON", async () => {
+  const server = createFakeAs();
+  const response = new Response("<html>hi</html>", { headers: { "content-type": "text/html" } });
+  await assertOAuthError(
+    () => oauth.processUserInfoResponse(server.as, server.client, "user-1", response),
+    oauth.OperationProcessingError,
+    oauth.RESPONSE_IS_NOT_JSON,
+  );
+});
+
+Deno.test("processUserInfoResponse() refuses JSON that is not an object, or not JSON at all", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => oauth.processUserInfoResponse(server.as, server.client, "user-1", json(["user-1"])),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+  );
+  const broken = new Response("{", { headers: { "content-type": "application/json" } });
+  await assertOAuthError(
+    () => oauth.processUserInfoResponse(server.as, server.client, "user-1", broken),
+    oauth.OperationProcessingError,
+    oauth.PARSE_ERROR,
+  );
+});
+
+Deno.test("processUserInfoResponse() throws WWWAuthenticateChallengeError for a 401 challenge", async () => {
+  const server = createFakeAs();
+  server.override(
+    "userinfo",
+    challenge('Bearer error="invalid_token", error_description="expired"'),
+  );
+  const response = await oauth.userInfoRequest(server.as, server.client, "at", server.options);
+  const err = await assertOAuthError(
+    () => oauth.processUserInfoResponse(server.as, server.client, "user-1", response),
+    oauth.WWWAuthenticateChallengeError,
+    oauth.WWW_AUTHENTICATE_CHALLENGE,
+  );
+  assert.equal(err.status, 401);
+  assert.equal(err.cause[0]?.scheme, "bearer");
+  assert.equal(err.cause[0]?.parameters.error, "invalid_token");
+  assert.equal(oauth.isDPoPNonceError(err), false);
+});
+
+Deno.test("processUserInfoResponse() throws ResponseBodyError for an OAuth error body", async () => {
+  const server = createFakeAs();
+  const err = await assertOAuthError(
+    () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        server.client,
+        "user-1",
+        oauthError("invalid_request", "bad", 400),
+      ),
+    oauth.ResponseBodyError,
+    oauth.RESPONSE_BODY_ERROR,
+  );
+  assert.equal(err.error, "invalid_request");
+  assert.equal(err.status, 400);
+});
+
+Deno.test("processUserInfoResponse() refuses a non-200 status without an error body", async () => {
+  const server = createFakeAs();
+  for (const status of [201, 500]) {
+    await assertOAuthError(
+      () =>
+        oauth.processUserInfoResponse(
+          server.as,
+          server.client,
+          "user-1",
+          json({ sub: "user-1" }, status),
+        ),
+      oauth.OperationProcessingError,
+      oauth.RESPONSE_IS_NOT_CONFORM,
+      { status, expected: 200 },
+    );
+  }
+});
+
+Deno.test("processUserInfoResponse() refuses unsigned JSON when a signed response is registered", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  await assertOAuthError(
+    () => oauth.processUserInfoResponse(server.as, SIGNED, "user-1", json({ sub: "user-1" })),
+    oauth.OperationProcessingError,
+    oauth.JWT_USERINFO_EXPECTED,
+  );
+});
+
+Deno.test("processUserInfoResponse() refuses invalid arguments before reading the body", async () => {
+  const server = createFakeAs();
+  const response = json({ sub: "user-1" });
+  await assertTypeError(
+    () => oauth.processUserInfoResponse(server.as, server.client, "", response),
+    "ERR_INVALID_ARG_VALUE",
+  );
+  await assertTypeError(
+    () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        server.client,
+        undefined as unknown as string,
+        response,
+      ),
+    "ERR_INVALID_ARG_TYPE",
+  );
+  assert.equal(response.bodyUsed, false);
+  await response.text();
+  await assertTypeError(
+    () => oauth.processUserInfoResponse(server.as, server.client, "user-1", response),
+    "ERR_INVALID_ARG_VALUE",
+  );
+});
+
+// --- processUserInfoResponse(): signed (JWT) ----------------------------------------------------
+
+Deno.test("processUserInfoResponse() accepts a signed response after verifying it with the JWKS", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const response = await signedResponse(server);
+  const cache = {};
+  const userinfo = await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response, {
+    ...server.options,
+    [oauth.jwksCache]: cache,
+  });
+  assert.equal(userinfo.sub, "user-1");
+  assert.equal(userinfo.email, "user-1@as.example");
+  assert.deepEqual((cache as oauth.ExportedJWKSCache).jwks, server.jwks);
+  // The JWS is remembered, so validateApplicationLevelSignature works on the response too.
+  await oauth.validateApplicationLevelSignature(server.as, response, {
+    ...server.options,
+    [oauth.jwksCache]: cache,
+  });
+});
+
+Deno.test("processUserInfoResponse() refuses a signed response whose signature does not verify", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const impostor = await generateTestKey("ES256", server.key.kid);
+  await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        await signedResponse(server, {}, {}, impostor),
+        server.options,
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { alg: "ES256", kid: server.key.kid },
+  );
+});
+
+Deno.test("processUserInfoResponse() refuses a signed response from a key the JWKS does not have", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const stranger = await generateTestKey("ES256", "unknown-kid");
+  await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        await signedResponse(server, {}, {}, stranger),
+        server.options,
+      ),
+    oauth.OperationProcessingError,
+    oauth.KEY_SELECTION,
+  );
+});
+
+Deno.test("processUserInfoResponse() refuses a signed response when neither client nor server names an alg", async () => {
+  const server = createFakeAs({ metadata: { userinfo_signing_alg_values_supported: undefined } });
+  const err = await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        server.client,
+        "user-1",
+        await signedResponse(server),
+        server.options,
+      ),
+    oauth.OperationProcessingError,
+    oauth.UNSUPPORTED_OPERATION,
+  );
+  assert.ok(err.cause);
+  assert.equal(server.requestsTo("jwks").length, 0);
+});
+
+Deno.test("processUserInfoResponse() accepts a signed response in an alg the server advertises", async () => {
+  const server = createFakeAs();
+  const userinfo = await oauth.processUserInfoResponse(
+    server.as,
+    server.client,
+    "user-1",
+    await signedResponse(server, {}, {}, "RS256"),
+    server.options,
+  );
+  assert.equal(userinfo.sub, "user-1");
+  assert.equal(server.requestsTo("jwks").length, 1);
+});
+
+Deno.test("processUserInfoResponse() refuses a signed response in an alg other than the registered one", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        await signedResponse(server, {}, {}, "RS256"),
+        server.options,
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { expected: ["ES256"] },
+  );
+  assert.equal(server.requestsTo("jwks").length, 0);
+});
+
+Deno.test("processUserInfoResponse() refuses an unsecured alg none userinfo JWT", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const jwt = await server.signWith({ alg: "none" }, JSON.stringify(userinfoClaims(server)));
+  await assertOAuthError(
+    () =>
+      oauth.processUserInfoResponse(server.as, SIGNED, "user-1", jwtResponse(jwt), server.options),
+    oauth.UnsupportedOperationError,
+    oauth.UNSUPPORTED_OPERATION,
+  );
+});
+
+Deno.test("processUserInfoResponse() refuses a signed response issued for another client", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  for (const aud of ["someone-else", ["someone-else", "third"]]) {
+    await assertOAuthError(
+      async () =>
+        oauth.processUserInfoResponse(
+          server.as,
+          SIGNED,
+          "user-1",
+          await signedResponse(server, { aud }),
+          server.options,
+        ),
+      oauth.OperationProcessingError,
+      oauth.JWT_CLAIM_COMPARISON,
+      { claim: "aud", expected: "client" },
+    );
+  }
+});
+
+Deno.test("processUserInfoResponse() accepts an aud array that includes the client", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const userinfo = await oauth.processUserInfoResponse(
+    server.as,
+    SIGNED,
+    "user-1",
+    await signedResponse(server, { aud: ["other-api", "client"] }),
+    server.options,
+  );
+  assert.deepEqual(userinfo.aud, ["other-api", "client"]);
+});
+
+Deno.test("processUserInfoResponse() refuses a signed response from another issuer", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        await signedResponse(server, { iss: "https://evil.example" }),
+        server.options,
+      ),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss", expected: server.issuer },
+  );
+});
+
+Deno.test("processUserInfoResponse() requires iss and aud in a signed response", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  for (const claim of ["iss", "aud"]) {
+    await assertOAuthError(
+      async () =>
+        oauth.processUserInfoResponse(
+          server.as,
+          SIGNED,
+          "user-1",
+          await signedResponse(server, { [claim]: undefined }),
+          server.options,
+        ),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { claim },
+    );
+  }
+});
+
+Deno.test("processUserInfoResponse() refuses an expired signed response", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        await signedResponse(server, { exp: server.now() - 3600 }),
+        server.options,
+      ),
+    oauth.OperationProcessingError,
+    oauth.JWT_TIMESTAMP_CHECK,
+    { claim: "exp" },
+  );
+});
+
+Deno.test("processUserInfoResponse() compares the sub of a signed response too", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        await signedResponse(server, { sub: "user-2" }),
+        server.options,
+      ),
+    oauth.OperationProcessingError,
+    oauth.JSON_ATTRIBUTE_COMPARISON,
+    { attribute: "sub", expected: "user-1" },
+  );
+  await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        await signedResponse(server, { sub: undefined }),
+        server.options,
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+  );
+});
+
+Deno.test("processUserInfoResponse() refuses an encrypted response without jweDecrypt", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  await assertOAuthError(
+    () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        jwtResponse("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d"),
+        server.options,
+      ),
+    oauth.UnsupportedOperationError,
+    oauth.UNSUPPORTED_OPERATION,
+  );
+});
+
+Deno.test("processUserInfoResponse() decrypts with jweDecrypt and then verifies the inner JWT", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const jwe = "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d";
+  const inner = await server.sign(userinfoClaims(server));
+  const seen: string[] = [];
+  const userinfo = await oauth.processUserInfoResponse(
+    server.as,
+    SIGNED,
+    "user-1",
+    jwtResponse(jwe),
+    {
+      ...server.options,
+      [oauth.jweDecrypt]: (value) => {
+        seen.push(value);
+        return Promise.resolve(inner);
+      },
+    },
+  );
+  assert.deepEqual(seen, [jwe]);
+  assert.equal(userinfo.sub, "user-1");
+  assert.equal(server.requestsTo("jwks").length, 1);
+});
