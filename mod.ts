@@ -156,6 +156,52 @@ export type {
 // --- end: par_jar_jarm ---
 
 // --- section: grants_more ---
+// RFC 8628: OAuth 2.0 Device Authorization Grant
+export {
+  deviceAuthorizationRequest,
+  deviceCodeGrantRequest,
+  processDeviceAuthorizationResponse,
+  processDeviceCodeResponse,
+} from "./src/device_flow.ts";
+export type {
+  DeviceAuthorizationRequestOptions,
+  DeviceAuthorizationResponse,
+} from "./src/device_flow.ts";
+
+// OpenID Connect CIBA Core 1.0 (poll mode): Client-Initiated Backchannel Authentication
+export {
+  backchannelAuthenticationGrantRequest,
+  backchannelAuthenticationRequest,
+  processBackchannelAuthenticationGrantResponse,
+  processBackchannelAuthenticationResponse,
+} from "./src/ciba.ts";
+export type {
+  BackchannelAuthenticationRequestOptions,
+  BackchannelAuthenticationResponse,
+} from "./src/ciba.ts";
+
+// RFC 7662 + RFC 9701: Token Introspection, JSON and JWT responses
+export { introspectionRequest, processIntrospectionResponse } from "./src/introspection.ts";
+export type { IntrospectionRequestOptions, IntrospectionResponse } from "./src/introspection.ts";
+
+// RFC 7009: Token Revocation
+export { processRevocationResponse, revocationRequest } from "./src/revocation.ts";
+export type { RevocationRequestOptions } from "./src/revocation.ts";
+
+// RFC 7591: Dynamic Client Registration; RFC 7592: its management (authlane addition)
+export {
+  clientConfigurationRequest,
+  dynamicClientRegistrationRequest,
+  processClientConfigurationResponse,
+  processDynamicClientRegistrationResponse,
+} from "./src/registration.ts";
+export type {
+  ClientConfigurationMethod,
+  ClientConfigurationReference,
+  ClientConfigurationRequestOptions,
+  DynamicClientRegistrationRequestOptions,
+  OmitSymbolProperties,
+} from "./src/registration.ts";
 // --- end: grants_more ---
 
 // --- section: resource_server ---
