@@ -97,7 +97,7 @@ Deno.test("architecture: jose is imported by _jose.ts only", () => {
 
 Deno.test("architecture: Deno APIs are used by mtls.ts only", () => {
   const users = sources.filter((f) =>
-    f.name !== "mtls.ts" && /\bDeno\.[a-zA-Z]/.test(stripComments(f.text))
+    f.name !== "mtls.ts" && /\bDeno\.[a-zA-Z]/.test(codeOnly(f.text))
   )
     .map((f) => f.name);
   assert.deepEqual(users, []);
@@ -131,4 +131,9 @@ Deno.test("architecture: mod.ts only re-exports", async () => {
 
 function stripComments(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+}
+
+/** Code with comments and the contents of string literals removed (`"Deno.customInspect"` is data). */
+function codeOnly(text: string): string {
+  return stripComments(text).replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
 }
