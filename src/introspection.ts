@@ -247,7 +247,7 @@ export async function processIntrospectionResponse(
   if (contentType === JWT_MEDIA_TYPE) {
     return await processJwtResponse(as, client, response, options);
   }
-  if (client.introspection_signed_response_alg !== undefined) {
+  if (client.introspection_signed_response_alg) {
     await response.body?.cancel();
     throw processingError(
       `unexpected response content-type, expected "${JWT_MEDIA_TYPE}"`,
