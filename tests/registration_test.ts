@@ -20,10 +20,12 @@ import {
   WWW_AUTHENTICATE_CHALLENGE,
   WWWAuthenticateChallengeError,
 } from "../src/errors.ts";
+import { DPoP } from "../src/dpop.ts";
 import { clockSkew } from "../src/symbols.ts";
 import type { DPoPHandle } from "../src/types.ts";
 import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
+import { keys } from "./_keys.ts";
 
 const METADATA = {
   redirect_uris: ["https://app.example/cb"],
@@ -188,6 +190,26 @@ Deno.test("dynamicClientRegistrationRequest() sends a DPoP-bound initial access 
     accessToken: "initial-token",
   }]);
   assert.deepEqual(dpop.nonces, [response]);
+});
+
+Deno.test("dynamicClientRegistrationRequest() binds a real DPoP proof to the initial access token", async () => {
+  const server = createFakeAs();
+  const handle = DPoP(server.client, keys.ES256);
+  const response = await dynamicClientRegistrationRequest(server.as, METADATA, {
+    ...server.options,
+    initialAccessToken: "initial-token",
+    DPoP: handle,
+  });
+  await response.body?.cancel();
+  const request = server.lastRequest("registration")!;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("initial-token"));
+  const ath = btoa(String.fromCharCode(...new Uint8Array(digest)))
+    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  assert.equal(request.headers.get("authorization"), "DPoP initial-token");
+  assert.equal(request.dpop?.header?.typ, "dpop+jwt");
+  assert.equal(request.dpop?.claims?.htm, "POST");
+  assert.equal(request.dpop?.claims?.htu, server.as.registration_endpoint);
+  assert.equal(request.dpop?.claims?.ath, ath);
 });
 
 Deno.test("dynamicClientRegistrationRequest() refuses invalid arguments before any request", async () => {
