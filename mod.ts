@@ -205,4 +205,19 @@ export type {
 // --- end: grants_more ---
 
 // --- section: resource_server ---
+// RFC 9068 §4: JWT access tokens at a resource server, with RFC 9449 §7 DPoP and RFC 8705 §3
+// certificate binding
+export { validateJwtAccessToken } from "./src/jwt_access_token.ts";
+export type {
+  JWTAccessTokenClaims,
+  ValidateJWTAccessTokenOptions,
+} from "./src/jwt_access_token.ts";
+
+// OpenID Connect Back-Channel Logout 1.0 §2.6: logout tokens (authlane addition)
+export { validateLogoutToken } from "./src/backchannel_logout.ts";
+export type {
+  LogoutTokenClaims,
+  LogoutTokenEvents,
+  ValidateLogoutTokenOptions,
+} from "./src/backchannel_logout.ts";
 // --- end: resource_server ---
