@@ -94,6 +94,8 @@ export class UnsupportedOperationError extends Error {
   code: string;
 
   /**
+   * Creates the error.
+   *
    * @param message What is not supported.
    * @param options The offending value, as `cause`.
    */
@@ -128,6 +130,8 @@ export class OperationProcessingError extends Error {
   code?: string;
 
   /**
+   * Creates the error.
+   *
    * @param message What was checked and what was wrong.
    * @param options The code and the evidence.
    */
@@ -173,6 +177,8 @@ export class ResponseBodyError extends Error {
   declare response: Response;
 
   /**
+   * Creates the error from a parsed error body.
+   *
    * @param message A summary.
    * @param options The parsed body and the response.
    */
@@ -216,6 +222,8 @@ export class AuthorizationResponseError extends Error {
   error_description?: string;
 
   /**
+   * Creates the error from the authorization response parameters.
+   *
    * @param message A summary.
    * @param options The response parameters.
    */
@@ -257,6 +265,8 @@ export class WWWAuthenticateChallengeError extends Error {
   status: number;
 
   /**
+   * Creates the error from parsed challenges.
+   *
    * @param message A summary.
    * @param options The challenges and the response.
    */
