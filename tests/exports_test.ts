@@ -9,19 +9,32 @@ import reference from "./oauth4webapi_exports.json" with { type: "json" };
 
 /** Values authlane exports beyond oauth4webapi 3.8, each documented in its JSDoc. */
 const VALUE_ADDITIONS = [
+  // the response size cap's error code
   "RESPONSE_TOO_LARGE",
+  // RFC 8705: mutual TLS on Deno, certificate thumbprints
   "calculateCertificateThumbprint",
   "clientCertificate",
   "mtlsFetch",
+  // RFC 7592: client configuration endpoint
+  "clientConfigurationRequest",
+  "processClientConfigurationResponse",
+  // OpenID Connect Back-Channel Logout 1.0
+  "validateLogoutToken",
 ];
 
 /** Types authlane exports beyond oauth4webapi 3.8. */
 const TYPE_ADDITIONS = [
   "ClientAssertionOptions",
   "ClientCertificate",
+  "ClientConfigurationMethod",
+  "ClientConfigurationReference",
+  "ClientConfigurationRequestOptions",
   "JWTPayload",
+  "LogoutTokenClaims",
+  "LogoutTokenEvents",
   "MtlsFetch",
   "OAuthErrorCode",
+  "ValidateLogoutTokenOptions",
 ];
 
 async function typeExports(): Promise<string[]> {
