@@ -10,7 +10,6 @@ import { selectCandidates } from "../src/jwks.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs } from "./_fake_as.ts";
 import { b64u, generateTestKey, keys, type TestKey } from "./_keys.ts";
-import type { JWKS } from "../src/types.ts";
 
 /** A token response carrying `jwt`, already through processAuthorizationCodeResponse(). */
 async function processed(
@@ -313,7 +312,7 @@ Deno.test("validateApplicationLevelSignature() refuses a JWKS that is not a JWK 
   ];
   for (const served of bodies) {
     const server = createFakeAs();
-    server.jwks = served as JWKS;
+    server.jwks = served as oauth.JWKS;
     const response = await processed(server, await server.idToken());
     await assertOAuthError(
       () => validate(server, response),
