@@ -133,6 +133,25 @@ export type { ClientCredentialsGrantRequestOptions } from "./src/client_credenti
 // --- end: core ---
 
 // --- section: discovery ---
+// RFC 8414 §3, OpenID Connect Discovery 1.0 §4, RFC 9728 §3: server and resource metadata
+export {
+  discoveryRequest,
+  processDiscoveryResponse,
+  processResourceDiscoveryResponse,
+  resourceDiscoveryRequest,
+} from "./src/discovery.ts";
+export type { DiscoveryRequestOptions, ResourceServer } from "./src/discovery.ts";
+
+// RFC 7636 §4.1-4.2: PKCE; OpenID Connect Core §3.1.2.1: state and nonce
+export {
+  calculatePKCECodeChallenge,
+  generateRandomCodeVerifier,
+  generateRandomNonce,
+  generateRandomState,
+} from "./src/pkce.ts";
+
+// RFC 6749 §4.1.2, RFC 9207 §2.4, Form Post Response Mode §2: authorization responses
+export { formPostResponse, validateAuthResponse } from "./src/authorization_response.ts";
 // --- end: discovery ---
 
 // --- section: dpop_userinfo ---
