@@ -172,6 +172,18 @@ export type {
 // --- end: dpop_userinfo ---
 
 // --- section: par_jar_jarm ---
+// RFC 9126: Pushed Authorization Requests
+export { processPushedAuthorizationResponse, pushedAuthorizationRequest } from "./src/par.ts";
+export type { PushedAuthorizationRequestOptions, PushedAuthorizationResponse } from "./src/par.ts";
+
+// RFC 9101: JWT-Secured Authorization Request (request objects)
+export { issueRequestObject } from "./src/request_object.ts";
+
+// JARM: JWT Secured Authorization Response Mode for OAuth 2.0
+export { validateJwtAuthResponse } from "./src/jarm.ts";
+
+// OpenID Connect Core §3.3.2.11 hybrid `code id_token` responses, FAPI 1.0 Advanced §5.2.2.1
+export { validateCodeIdTokenResponse, validateDetachedSignatureResponse } from "./src/hybrid.ts";
 // --- end: par_jar_jarm ---
 
 // --- section: grants_more ---
