@@ -173,8 +173,10 @@ export function algFromKey(key: CryptoKey): string {
   };
   switch (algorithm.name) {
     case "RSASSA-PKCS1-v1_5":
+      checkRsaModulus(key);
       return `RS${hashBits(algorithm.hash?.name)}`;
     case "RSA-PSS":
+      checkRsaModulus(key);
       return `PS${hashBits(algorithm.hash?.name)}`;
     case "ECDSA":
       switch (algorithm.namedCurve) {
@@ -197,6 +199,15 @@ export function algFromKey(key: CryptoKey): string {
   throw unsupported("unsupported CryptoKey algorithm", { algorithm: algorithm.name });
 }
 
+/** RFC 7518 §3.3, §3.5: RSA keys of 2048 bits or more only (oauth4webapi refuses them too). */
+function checkRsaModulus(key: CryptoKey): void {
+  const { name, modulusLength } = key.algorithm as KeyAlgorithm & { modulusLength?: number };
+  if (name !== "RSASSA-PKCS1-v1_5" && name !== "RSA-PSS") return;
+  if (typeof modulusLength !== "number" || modulusLength < 2048) {
+    throw unsupported(`unsupported ${name} modulusLength`, { algorithm: name, modulusLength });
+  }
+}
+
 function hashBits(name: string | undefined): string {
   switch (name) {
     case "SHA-256":
@@ -211,6 +222,7 @@ function hashBits(name: string | undefined): string {
 
 /** Verifies a JWS signature; an invalid signature throws. */
 export async function verifySignature(jws: DecodedJws, alg: string, key: CryptoKey): Promise<void> {
+  checkRsaModulus(key);
   let valid: boolean;
   try {
     valid = await crypto.subtle.verify(subtleParams(alg), key, jws.signature, jws.signingInput);
@@ -243,6 +255,7 @@ export async function signJwt(
   if (!key.usages.includes("sign")) {
     throw argError('signing key must have "sign" in its usages', "ERR_INVALID_ARG_VALUE");
   }
+  checkRsaModulus(key);
   const alg = typeof header.alg === "string" ? header.alg : algFromKey(key);
   const input = `${textToBase64Url(JSON.stringify({ ...header, alg }))}.${
     textToBase64Url(JSON.stringify(payload))

@@ -324,6 +324,22 @@ Deno.test("PrivateKeyJwt() refuses a public key, a secret key and non-keys", asy
   );
 });
 
+Deno.test("PrivateKeyJwt() refuses an RSA key shorter than 2048 bits", async () => {
+  // RFC 7518 §3.3 and §3.5: RS* and PS* keys MUST be 2048 bits or larger (oauth4webapi agrees).
+  for (const name of ["RSASSA-PKCS1-v1_5", "RSA-PSS"]) {
+    const weak = await crypto.subtle.generateKey(
+      { name, modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    ) as CryptoKeyPair;
+    await assertOAuthError(
+      () => oauth.PrivateKeyJwt(weak.privateKey),
+      oauth.UnsupportedOperationError,
+      oauth.UNSUPPORTED_OPERATION,
+    );
+  }
+});
+
 // --- client_secret_jwt -----------------------------------------------------------------------
 
 Deno.test("ClientSecretJwt() signs an HS256 assertion that verifies with the secret", async () => {

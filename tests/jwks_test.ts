@@ -483,3 +483,33 @@ Deno.test("validateApplicationLevelSignature() accepts a key the server rotated 
   server.jwks.keys.push(next.publicJwk);
   await validate(server, await processed(server, await server.idToken({}, undefined, next)));
 });
+
+Deno.test("validateApplicationLevelSignature() refuses an RSA key shorter than 2048 bits", async () => {
+  // RFC 7518 §3.3 and §3.5: RS* and PS* keys MUST be 2048 bits or larger (oauth4webapi agrees).
+  const server = createFakeAs();
+  const weak = await crypto.subtle.generateKey(
+    {
+      name: "RSASSA-PKCS1-v1_5",
+      modulusLength: 1024,
+      publicExponent: new Uint8Array([1, 0, 1]),
+      hash: "SHA-256",
+    },
+    true,
+    ["sign", "verify"],
+  ) as CryptoKeyPair;
+  const { key_ops: _ops, ext: _ext, ...material } = await crypto.subtle.exportKey(
+    "jwk",
+    weak.publicKey,
+  );
+  server.jwks = { keys: [{ ...material, kid: "weak", alg: "RS256", use: "sig" } as oauth.JWK] };
+  const jwt = await server.idToken({}, { kid: "weak", alg: "RS256" }, {
+    privateKey: weak.privateKey,
+    alg: "RS256",
+  });
+  const response = await processed(server, jwt);
+  await assertOAuthError(
+    () => validate(server, response),
+    oauth.UnsupportedOperationError,
+    oauth.UNSUPPORTED_OPERATION,
+  );
+});
