@@ -60,8 +60,8 @@ export interface LogoutTokenClaims extends JWTPayload {
   readonly aud: string | string[];
   /** Issued at. */
   readonly iat: number;
-  /** Expiration time, when the OP sends one. */
-  readonly exp?: number;
+  /** Expiration time (required by Back-Channel Logout 1.0 §2.4, final). */
+  readonly exp: number;
   /** JWT ID; keep it to refuse a replayed token (§2.6 (8)). */
   readonly jti: string;
   /** The logout event. */
@@ -92,7 +92,7 @@ export interface ValidateLogoutTokenOptions extends ValidateSignatureOptions, JW
  * `client.id_token_signed_response_alg`, else `as.id_token_signing_alg_values_supported`, else
  * RS256, never `none` (3); a `typ` header, when present, is `logout+jwt` (§2.4, RFC 8725 §3.11);
  * `iss` is `as.issuer`, `aud` contains `client.client_id` (several audiences need an `azp` equal
- * to it), `iat` is present, `exp` is not past when present (4); `jti` is present; `sub`, `sid` or
+ * to it), `iat` and `exp` are present and `exp` is not past (4); `jti` is present; `sub`, `sid` or
  * both are present (5); `events` is an object whose
  * `http://schemas.openid.net/event/backchannel-logout` member is an object (6); there is no
  * `nonce` (7).
@@ -168,7 +168,7 @@ export async function validateLogoutToken(
   await verifyWithServerKeys(as, jws, options as HttpOptions & ValidateSignatureOptions);
 
   const claims = jws.claims;
-  requireClaims(claims, ["iss", "aud", "iat", "jti", "events"]);
+  requireClaims(claims, ["iss", "aud", "iat", "exp", "jti", "events"]);
   // (7) a nonce is prohibited, so that a logout token cannot pass for an ID token.
   if (claims.nonce !== undefined) {
     throw processingError('Logout Token must not contain a "nonce" claim', INVALID_RESPONSE, {
