@@ -83,6 +83,19 @@ Deno.test("validateApplicationLevelSignature() refuses a token whose payload was
   );
 });
 
+Deno.test("validateApplicationLevelSignature() refuses an ES256 token with an empty or truncated signature", async () => {
+  const server = createFakeAs();
+  const [h, p, s] = (await server.idToken()).split(".") as [string, string, string];
+  for (const signature of ["", s.slice(0, 20), `${s}AAAA`]) {
+    const response = await processed(server, `${h}.${p}.${signature}`);
+    await assertOAuthError(
+      () => validate(server, response),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+    );
+  }
+});
+
 // --- selection -------------------------------------------------------------------------------------
 
 Deno.test("validateApplicationLevelSignature() selects the single matching key of a token without kid", async () => {
