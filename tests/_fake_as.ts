@@ -583,6 +583,9 @@ export class FakeAs implements AsyncDisposable {
     if (!(ROUTES as readonly string[]).includes(route)) {
       throw new TypeError(`unknown fake AS route ${JSON.stringify(route)}`);
     }
+    // Deno 2.9.6: cloning a Response whose headers were never read can drop them, so read them
+    // once here; every later clone then keeps its content-type.
+    if (responder instanceof Response) void [...responder.headers];
     const entry = this.#overrides.get(route) ?? { once: [] };
     if (options?.once) entry.once.push(responder);
     else entry.persistent = responder;
