@@ -15,7 +15,7 @@ import { assertNonEmptyString, isJsonObject } from "./_assert.ts";
 import { certificateVersion, pemBlocks, pemCertificates } from "./certificate.ts";
 import { argError } from "./errors.ts";
 import { clientCertificate } from "./symbols.ts";
-import type { Client, ClientCertificate, FetchLike } from "./types.ts";
+import type { Client, ClientCertificate, CustomFetchOptions, FetchLike } from "./types.ts";
 
 /**
  * A `fetch`-compatible function that presents a TLS client certificate, returned by
@@ -32,6 +32,16 @@ export interface MtlsFetch {
    * @returns The response.
    */
   (input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /**
+   * The same call as authlane's helpers make it, so the function fits every `[customFetch]`
+   * option (`protectedResourceRequest` bodies include `Uint8Array`s that `RequestInit` does not
+   * type).
+   *
+   * @param url The URL.
+   * @param options Request options from an authlane helper.
+   * @returns The response.
+   */
+  (url: string, options: CustomFetchOptions<string, unknown>): Promise<Response>;
   /** Closes the connection pool; later calls reject with a `TypeError`. Closing twice is fine. */
   close(): void;
   /** Same as {@link MtlsFetch.close}, for `using` declarations. */
@@ -116,14 +126,14 @@ function createMtlsFetch(certificate: unknown, base: string): MtlsFetch {
   let closed = false;
   const adapter = function mtlsFetch(
     input: string | URL | Request,
-    init?: RequestInit,
+    init?: RequestInit | CustomFetchOptions<string, unknown>,
   ): Promise<Response> {
     if (closed) {
       return Promise.reject(
         argError("the mutual TLS fetch function was used after close()", "ERR_INVALID_ARG_VALUE"),
       );
     }
-    return globalThis.fetch(input, { ...init, client: httpClient });
+    return globalThis.fetch(input, { ...init as RequestInit | undefined, client: httpClient });
   };
   const close = (): void => {
     if (closed) return;
