@@ -24,7 +24,7 @@ import {
   ResponseBodyError,
 } from "./errors.ts";
 import { mtlsAdapterFor } from "./mtls.ts";
-import { allowInsecureRequests, customFetch } from "./symbols.ts";
+import { allowInsecureRequests, customFetch, maxResponseSize } from "./symbols.ts";
 import type {
   AuthorizationServer,
   Client,
@@ -52,6 +52,7 @@ export interface HttpOptions {
   headers?: HttpRequestOptions<string>["headers"];
   [customFetch]?: (url: string, options: never) => Promise<Response>;
   [allowInsecureRequests]?: boolean;
+  [maxResponseSize]?: number;
 }
 
 const USER_AGENT = "authlane/0.1.0";
@@ -197,6 +198,21 @@ function signalFor(url: URL, options?: HttpOptions): AbortSignal {
   throw argError('"options.signal" must be an AbortSignal or a function returning one');
 }
 
+/** The body cap chosen with `[maxResponseSize]` for each response {@link send} returned. */
+const responseLimits = new WeakMap<Response, number>();
+
+function responseLimitOf(options?: HttpOptions): number | undefined {
+  const limit = options?.[maxResponseSize];
+  if (limit === undefined) return undefined;
+  if (typeof limit !== "number" || !Number.isSafeInteger(limit) || limit <= 0) {
+    throw argError(
+      '"options[maxResponseSize]" must be a positive integer',
+      typeof limit === "number" ? "ERR_INVALID_ARG_VALUE" : "ERR_INVALID_ARG_TYPE",
+    );
+  }
+  return limit;
+}
+
 /** One outgoing request, as the protocol layer describes it. */
 export interface HttpCall {
   /** Target URL (already resolved and checked). */
@@ -223,6 +239,7 @@ export interface HttpCall {
  */
 export async function send(call: HttpCall): Promise<Response> {
   checkProtocol(call.url, enforcesHttps(call.options));
+  const limit = responseLimitOf(call.options);
   const signal = signalFor(call.url, call.options);
   if (call.dpop) await call.dpop.addProof(call.url, call.headers, call.method, call.accessToken);
   const init: CustomFetchOptions<string, unknown> = {
@@ -237,17 +254,19 @@ export async function send(call: HttpCall): Promise<Response> {
   if (!(response instanceof Response)) {
     throw argError('"options[customFetch]" must return a Response', "ERR_INVALID_ARG_VALUE");
   }
+  if (limit !== undefined) responseLimits.set(response, limit);
   call.dpop?.cacheNonce(response, call.url);
   return response;
 }
 
 /**
  * Reads a body as text while counting decoded bytes, refusing bodies over the cap without
- * buffering them whole.
+ * buffering them whole. The cap is the `[maxResponseSize]` of the request that produced the
+ * response, else 1 MiB.
  */
 export async function readText(
   response: Response,
-  maxBytes: number = DEFAULT_MAX_RESPONSE_BYTES,
+  maxBytes: number = responseLimits.get(response) ?? DEFAULT_MAX_RESPONSE_BYTES,
 ): Promise<string> {
   const declared = Number(response.headers.get("content-length"));
   if (declared > maxBytes) {

@@ -110,6 +110,26 @@ export const jweDecrypt: unique symbol = Symbol("jweDecrypt");
 export const jwksCache: unique symbol = Symbol("jwksCache");
 
 /**
+ * Request option (authlane addition): the largest response body, in decoded bytes, that the
+ * matching `processXxxResponse` (or the library itself, for JWKS and discovery documents) will
+ * read. A longer body is refused with `RESPONSE_TOO_LARGE` as soon as the cap is crossed, without
+ * buffering the rest; the count is taken after `Content-Encoding` decoding, so a gzip bomb is
+ * caught as well. It must be a positive safe integer.
+ *
+ * @default 1048576 (1 MiB)
+ * @example Usage
+ * ```ts
+ * import * as oauth from "@authlane/oauth";
+ * declare const as: oauth.AuthorizationServer;
+ * declare const client: oauth.Client;
+ * const response = await oauth.userInfoRequest(as, client, "access-token", {
+ *   [oauth.maxResponseSize]: 64 * 1024,
+ * });
+ * ```
+ */
+export const maxResponseSize: unique symbol = Symbol("maxResponseSize");
+
+/**
  * Marker for `processUserInfoResponse` that skips the comparison of the userinfo `sub` with the
  * ID token's. Use it only when no ID token is available.
  *

@@ -15,6 +15,7 @@ import type {
   customFetch,
   jweDecrypt,
   jwksCache,
+  maxResponseSize,
   modifyAssertion,
 } from "./symbols.ts";
 
@@ -336,6 +337,11 @@ export interface HttpRequestOptions<Method, BodyType = undefined> {
   ) => Promise<Response>;
   /** Allow non-`https:` URLs. @default false */
   [allowInsecureRequests]?: boolean;
+  /**
+   * Largest response body read, in decoded bytes (authlane addition).
+   * @default 1048576 (1 MiB)
+   */
+  [maxResponseSize]?: number;
 }
 
 /** A function changing a JWT's header and payload before it is signed. */

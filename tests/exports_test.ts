@@ -9,8 +9,9 @@ import reference from "./oauth4webapi_exports.json" with { type: "json" };
 
 /** Values authlane exports beyond oauth4webapi 3.8, each documented in its JSDoc. */
 const VALUE_ADDITIONS = [
-  // the response size cap's error code
+  // the response size cap: its error code and its option
   "RESPONSE_TOO_LARGE",
+  "maxResponseSize",
   // RFC 8705: mutual TLS on Deno, certificate thumbprints
   "calculateCertificateThumbprint",
   "clientCertificate",
