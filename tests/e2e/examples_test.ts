@@ -1,0 +1,353 @@
+/**
+ * The runnable examples, each driven end to end against oidc-provider on loopback: the web app
+ * (code flow + PKCE, signed cookies, refresh, logout), the device flow CLI, the edge API
+ * validating DPoP-bound JWT access tokens, and the FAPI 2.0 style client (PAR + PKCE + DPoP, and
+ * PAR + PKCE + mTLS).
+ */
+import assert from "node:assert/strict";
+import * as oauth from "../../mod.ts";
+import {
+  clientRegistration,
+  createWebApp,
+  memorySessionStore,
+  type Session,
+  type SessionStore,
+  type WebApp,
+} from "../../examples/web_app.ts";
+import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
+import { CookieJar } from "./_cookie_jar.ts";
+
+const http = { [oauth.allowInsecureRequests]: true } as const;
+
+// ---------------------------------------------------------------------------------------------
+// examples/web_app.ts
+
+interface Page {
+  status: number;
+  location: string | null;
+  setCookies: string[];
+  html: string;
+}
+
+/** A store the test can look into. */
+interface InspectableStore extends SessionStore {
+  readonly ids: string[];
+  only(): Session;
+}
+
+function inspectableStore(): InspectableStore {
+  const inner = memorySessionStore();
+  const ids = new Set<string>();
+  const sessions = new Map<string, Session>();
+  return {
+    get: (id) => inner.get(id),
+    async set(id, session) {
+      ids.add(id);
+      sessions.set(id, session);
+      await inner.set(id, session);
+    },
+    async delete(id) {
+      ids.delete(id);
+      sessions.delete(id);
+      await inner.delete(id);
+    },
+    get ids() {
+      return [...ids];
+    },
+    only() {
+      assert.equal(sessions.size, 1);
+      return [...sessions.values()][0]!;
+    },
+  };
+}
+
+interface WebEnv extends AsyncDisposable {
+  origin: string;
+  op: OidcProviderHarness;
+  app: WebApp;
+  /** The browser: one jar for the app and the provider, as a browser has. */
+  jar: CookieJar;
+  sessions: InspectableStore;
+  clientSecret: string;
+  /** Seconds added to the app's clock. */
+  clock: { offset: number };
+  browse(method: "GET" | "POST", target: string | URL, cookie?: string): Promise<Page>;
+  signIn(accountId?: string): Promise<void>;
+}
+
+async function startWebEnv(): Promise<WebEnv> {
+  let app: WebApp | undefined;
+  // The app's origin is its redirect URI's, so listen first, then register it at the provider.
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) => app === undefined ? new Response(null, { status: 503 }) : app.handler(request),
+  );
+  const origin = `http://127.0.0.1:${server.addr.port}`;
+  const clientSecret = crypto.randomUUID();
+  let op: OidcProviderHarness | undefined;
+  const sessions = inspectableStore();
+  const clock = { offset: 0 };
+  try {
+    op = await startProvider({ clients: [clientRegistration(origin, "web-app", clientSecret)] });
+    app = await createWebApp({
+      issuer: new URL(op.issuer),
+      clientId: "web-app",
+      clientSecret,
+      origin,
+      cookieSecret: crypto.randomUUID() + crypto.randomUUID(),
+      allowInsecureRequests: true,
+      sessions,
+      now: () => Math.floor(Date.now() / 1000) + clock.offset,
+    });
+  } catch (err) {
+    await op?.close();
+    await server.shutdown();
+    throw err;
+  }
+  const provider = op;
+  const jar = new CookieJar();
+  const browse = async (method: "GET" | "POST", target: string | URL, cookie?: string) => {
+    const url = new URL(target, origin);
+    const headers = cookie === undefined ? jar.headersFor(url) : new Headers({ cookie });
+    const response = await fetch(url, { method, headers, redirect: "manual" });
+    if (cookie === undefined) jar.store(url, response);
+    return {
+      status: response.status,
+      location: response.headers.get("location"),
+      setCookies: response.headers.getSetCookie(),
+      html: await response.text(),
+    };
+  };
+  return {
+    origin,
+    op: provider,
+    app,
+    jar,
+    sessions,
+    clientSecret,
+    clock,
+    browse,
+    async signIn(accountId = "alice") {
+      const start = await browse("GET", "/login");
+      assert.equal(start.status, 302);
+      const callback = await provider.login(start.location!, { jar, accountId });
+      assert.equal(`${callback.origin}${callback.pathname}`, `${origin}/callback`);
+      const done = await browse("GET", callback);
+      assert.equal(done.status, 303, done.html);
+      assert.equal(done.location, "/");
+    },
+    async [Symbol.asyncDispose]() {
+      await provider.close();
+      await server.shutdown();
+    },
+  };
+}
+
+/** The `Set-Cookie` line for `name`, split into lowercase attributes. */
+function cookieAttributes(setCookies: string[], name: string): Set<string> {
+  const line = setCookies.find((header) => header.startsWith(`${name}=`));
+  assert.ok(line, `no Set-Cookie for ${name}`);
+  return new Set(line.split(";").slice(1).map((part) => part.trim().toLowerCase()));
+}
+
+function clears(setCookies: string[], name: string): boolean {
+  return setCookies.some((line) => line.startsWith(`${name}=;`) && /Max-Age=0/i.test(line));
+}
+
+Deno.test("web_app: /login, the provider's pages and /callback sign the user in; / shows the subject from userinfo", async () => {
+  await using env = await startWebEnv();
+  const before = await env.browse("GET", "/");
+  assert.match(before.html, /Not signed in/);
+
+  const start = await env.browse("GET", "/login");
+  assert.equal(start.status, 302);
+  const authorization = new URL(start.location!);
+  assert.equal(authorization.origin, env.op.origin);
+  assert.equal(authorization.searchParams.get("code_challenge_method"), "S256");
+  assert.equal(authorization.searchParams.get("redirect_uri"), `${env.origin}/callback`);
+  const login = cookieAttributes(start.setCookies, "login");
+  for (const attribute of ["httponly", "samesite=lax", "path=/callback", "max-age=600"]) {
+    assert.ok(login.has(attribute), attribute);
+  }
+
+  const callback = await env.op.login(authorization, { jar: env.jar });
+  const done = await env.browse("GET", callback);
+  assert.equal(done.status, 303);
+  assert.ok(clears(done.setCookies, "login"), "the login cookie is spent");
+  const session = cookieAttributes(done.setCookies, "session");
+  for (const attribute of ["httponly", "samesite=lax", "path=/"]) {
+    assert.ok(session.has(attribute), attribute);
+  }
+  // The cookie names a server-side session; no token is in it.
+  const stored = env.sessions.only();
+  const value = env.jar.get("session")!;
+  for (const token of [stored.accessToken, stored.refreshToken!, stored.idToken]) {
+    assert.ok(!value.includes(token));
+  }
+
+  const page = await env.browse("GET", "/");
+  assert.equal(page.status, 200);
+  assert.match(page.html, /data-subject>alice</);
+  assert.match(page.html, /data-email>alice@example\.com</);
+  assert.match(page.html, /data-refreshes="0"/);
+});
+
+Deno.test("web_app: a tampered, forged or misused session cookie is refused and cleared", async () => {
+  await using env = await startWebEnv();
+  await env.signIn();
+  const genuine = env.jar.get("session")!;
+  const [body, mac] = genuine.split(".") as [string, string];
+  const b64url = (bytes: Uint8Array) =>
+    btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(
+      /=+$/,
+      "",
+    );
+  const payload = JSON.parse(atob(body.replaceAll("-", "+").replaceAll("_", "/")));
+  const otherKey = await crypto.subtle.importKey(
+    "raw",
+    crypto.getRandomValues(new Uint8Array(32)),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const forgedBody = b64url(new TextEncoder().encode(JSON.stringify(payload)));
+  const forgedMac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", otherKey, new TextEncoder().encode(forgedBody)),
+  );
+  const start = await env.browse("GET", "/login"); // a genuine cookie of another purpose
+  const loginValue = env.jar.get("login", `${env.origin}/callback`)!;
+  assert.equal(start.status, 302);
+
+  const flipped = mac.slice(0, -2) + (mac.at(-2) === "A" ? "B" : "A") + mac.at(-1);
+  const attempts: Record<string, string> = {
+    "a changed MAC": `${body}.${flipped}`,
+    "a changed payload": `${
+      b64url(new TextEncoder().encode(JSON.stringify({
+        ...payload,
+        exp: payload.exp + 1,
+      })))
+    }.${mac}`,
+    "a MAC made with another key": `${forgedBody}.${b64url(forgedMac)}`,
+    "the login cookie": loginValue,
+    "no MAC": body,
+  };
+  for (const [label, value] of Object.entries(attempts)) {
+    const page = await env.browse("GET", "/", `session=${value}`);
+    assert.equal(page.status, 200, label);
+    assert.match(page.html, /Not signed in/, label);
+    assert.doesNotMatch(page.html, /alice/, label);
+    assert.ok(clears(page.setCookies, "session"), label);
+  }
+  const genuinePage = await env.browse("GET", "/", `session=${genuine}`);
+  assert.match(genuinePage.html, /data-subject>alice</);
+});
+
+Deno.test("web_app: a callback this browser did not start, or bearing another state, is refused", async () => {
+  await using env = await startWebEnv();
+  // The attacker signs in with their own account and hands the callback to the victim.
+  const attacker = new CookieJar();
+  const attackerStart = await fetch(`${env.origin}/login`, { redirect: "manual" });
+  await attackerStart.body?.cancel();
+  const attackerCallback = await env.op.login(attackerStart.headers.get("location")!, {
+    jar: attacker,
+    accountId: "mallory",
+  });
+
+  // The victim never started a sign-in: no login cookie.
+  const csrf = await env.browse("GET", attackerCallback);
+  assert.equal(csrf.status, 400);
+  assert.match(csrf.html, /did not start in this browser/);
+
+  // The victim started one, but the callback carries the attacker's state.
+  await env.browse("GET", "/login");
+  const mixed = await env.browse("GET", attackerCallback);
+  assert.equal(mixed.status, 400);
+  assert.match(mixed.html, new RegExp(`data-code="${oauth.INVALID_RESPONSE}"`));
+  assert.ok(clears(mixed.setCookies, "login"));
+  assert.equal(env.sessions.ids.length, 0);
+  assert.match((await env.browse("GET", "/")).html, /Not signed in/);
+});
+
+Deno.test("web_app: a user who refuses consent gets the provider's error, not a session", async () => {
+  await using env = await startWebEnv();
+  const start = await env.browse("GET", "/login");
+  const callback = await env.op.login(start.location!, { jar: env.jar, consent: false });
+  const page = await env.browse("GET", callback);
+  assert.equal(page.status, 400);
+  assert.match(page.html, /data-error="access_denied"/);
+  assert.equal(env.sessions.ids.length, 0);
+});
+
+Deno.test("web_app: an expired access token is refreshed before use", async () => {
+  await using env = await startWebEnv();
+  await env.signIn();
+  const first = env.sessions.only();
+  env.clock.offset = 2 * 3600; // past the one-hour access token
+  const page = await env.browse("GET", "/");
+  assert.equal(page.status, 200);
+  assert.match(page.html, /data-subject>alice</);
+  assert.match(page.html, /data-refreshes="1"/);
+  const second = env.sessions.only();
+  assert.notEqual(second.accessToken, first.accessToken);
+  assert.ok(second.expiresAt > first.expiresAt);
+  // Fresh again: the next page uses the new token without refreshing.
+  assert.match((await env.browse("GET", "/")).html, /data-refreshes="1"/);
+});
+
+Deno.test("web_app: a refused refresh ends the session and sends the user to /login", async () => {
+  await using env = await startWebEnv();
+  await env.signIn();
+  const { refreshToken } = env.sessions.only();
+  const client = { client_id: "web-app" };
+  await oauth.processRevocationResponse(
+    await oauth.revocationRequest(
+      env.app.as,
+      client,
+      oauth.ClientSecretBasic(env.clientSecret),
+      refreshToken!,
+      http,
+    ),
+  );
+  env.clock.offset = 2 * 3600;
+  const page = await env.browse("GET", "/");
+  assert.equal(page.status, 303);
+  assert.equal(page.location, "/login");
+  assert.ok(clears(page.setCookies, "session"));
+  assert.equal(env.sessions.ids.length, 0);
+});
+
+Deno.test("web_app: /logout revokes the refresh token, clears the cookie and ends the provider session", async () => {
+  await using env = await startWebEnv();
+  await env.signIn();
+  const { refreshToken, idToken } = env.sessions.only();
+  const cookie = `session=${env.jar.get("session")!}`;
+
+  const out = await env.browse("POST", "/logout");
+  assert.equal(out.status, 303);
+  assert.ok(clears(out.setCookies, "session"));
+  assert.equal(env.jar.get("session"), undefined);
+  assert.equal(env.sessions.ids.length, 0);
+  const end = new URL(out.location!);
+  assert.equal(end.href.split("?")[0], env.app.as.end_session_endpoint);
+  assert.equal(end.searchParams.get("id_token_hint"), idToken);
+  assert.equal(end.searchParams.get("post_logout_redirect_uri"), `${env.origin}/`);
+
+  // The old cookie, replayed, names no session any more.
+  assert.match((await env.browse("GET", "/", cookie)).html, /Not signed in/);
+  // The refresh token is dead at the provider.
+  const introspected = await oauth.processIntrospectionResponse(
+    env.app.as,
+    { client_id: "web-app" },
+    await oauth.introspectionRequest(
+      env.app.as,
+      { client_id: "web-app" },
+      oauth.ClientSecretBasic(env.clientSecret),
+      refreshToken!,
+      http,
+    ),
+  );
+  assert.equal(introspected.active, false);
+  // The provider ends its session and sends the browser back to the app.
+  const landed = await env.op.logout(end, env.jar);
+  assert.equal(landed.href, `${env.origin}/`);
+});
