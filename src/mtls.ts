@@ -249,6 +249,13 @@ function createHttpClient(options: TlsOptions, base: string): Deno.HttpClient {
 const adapters = new WeakMap<Client, { certificate: unknown; adapter: MtlsFetch }>();
 
 /**
+ * Closes an adapter's connection pool once its client object is garbage-collected, so an
+ * application that builds `Client` objects per tenant or per request does not keep their TLS
+ * connections open forever. The adapter is its own unregister token.
+ */
+const finalizer = new FinalizationRegistry<MtlsFetch>((adapter) => adapter.close());
+
+/**
  * Returns the mutual TLS fetch function for `client`, built once from
  * `client[clientCertificate]` and cached per client object, so every request of that client
  * shares one connection pool. Assigning a new object to `client[clientCertificate]` (certificate
@@ -270,8 +277,12 @@ export function mtlsAdapterFor(client: Client): FetchLike {
   const cached = adapters.get(client);
   if (cached?.certificate === certificate) return cached.adapter as FetchLike;
   const adapter = createMtlsFetch(certificate, "client[clientCertificate]");
-  cached?.adapter.close();
+  if (cached) {
+    finalizer.unregister(cached.adapter);
+    cached.adapter.close();
+  }
   adapters.set(client, { certificate, adapter });
+  finalizer.register(client, adapter, adapter);
   return adapter as FetchLike;
 }
 
@@ -281,6 +292,9 @@ export function mtlsAdapterFor(client: Client): FetchLike {
  * @internal
  */
 export function closeMtlsAdapter(client: Client): void {
-  adapters.get(client)?.adapter.close();
+  const cached = adapters.get(client);
+  if (cached === undefined) return;
+  finalizer.unregister(cached.adapter);
+  cached.adapter.close();
   adapters.delete(client);
 }
