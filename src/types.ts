@@ -245,18 +245,17 @@ export interface AuthorizationServer {
 }
 
 /** Endpoint aliases a client uses over mutual TLS (RFC 8705 §5). */
-export interface MTLSEndpointAliases
-  extends
-    Pick<
-      AuthorizationServer,
-      | "backchannel_authentication_endpoint"
-      | "device_authorization_endpoint"
-      | "introspection_endpoint"
-      | "pushed_authorization_request_endpoint"
-      | "revocation_endpoint"
-      | "token_endpoint"
-      | "userinfo_endpoint"
-    > {
+export interface MTLSEndpointAliases extends
+  Pick<
+    AuthorizationServer,
+    | "backchannel_authentication_endpoint"
+    | "device_authorization_endpoint"
+    | "introspection_endpoint"
+    | "pushed_authorization_request_endpoint"
+    | "revocation_endpoint"
+    | "token_endpoint"
+    | "userinfo_endpoint"
+  > {
   /** Any other aliased endpoint. */
   readonly [metadata: string]: string | undefined;
 }
@@ -516,4 +515,7 @@ export interface DPoPProofSigner {
 }
 
 /** The fetch-compatible function shape the transport calls. */
-export type FetchLike = (url: string, init: CustomFetchOptions<string, unknown>) => Promise<Response>;
+export type FetchLike = (
+  url: string,
+  init: CustomFetchOptions<string, unknown>,
+) => Promise<Response>;
