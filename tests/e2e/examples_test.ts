@@ -14,6 +14,7 @@ import {
   type SessionStore,
   type WebApp,
 } from "../../examples/web_app.ts";
+import { DeviceCodeExpiredError, runDeviceCli } from "../../examples/device_cli.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
 import { CookieJar } from "./_cookie_jar.ts";
 
@@ -350,4 +351,110 @@ Deno.test("web_app: /logout revokes the refresh token, clears the cookie and end
   // The provider ends its session and sends the browser back to the app.
   const landed = await env.op.logout(end, env.jar);
   assert.equal(landed.href, `${env.origin}/`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// examples/device_cli.ts
+
+type Fetch = (url: string, init: oauth.CustomFetchOptions<string, unknown>) => Promise<Response>;
+
+/** Passes requests through, letting `bend` answer or rewrite those to one endpoint. */
+function interpose(
+  path: string,
+  bend: (forward: () => Promise<Response>, count: number) => Promise<Response>,
+): Fetch {
+  let count = 0;
+  return (url, init) => {
+    const forward = () => fetch(url, init as RequestInit);
+    return new URL(url).pathname === path ? bend(forward, ++count) : forward();
+  };
+}
+
+Deno.test("device_cli: polls until the user approves, adding 5 s to the interval after slow_down", async () => {
+  await using op = await startProvider({ features: { deviceFlow: { enabled: true } } });
+  const lines: string[] = [];
+  let userCode = "";
+  const waits: number[] = [];
+  const result = await runDeviceCli({
+    issuer: new URL(op.issuer),
+    clientId: op.clients.public.client_id,
+    allowInsecureRequests: true,
+    // The server's first answer to the poll is slow_down.
+    customFetch: interpose(
+      "/token",
+      (forward, count) =>
+        count === 1
+          ? Promise.resolve(Response.json({ error: "slow_down" }, { status: 400 }))
+          : forward(),
+    ),
+    print: (line) => lines.push(line),
+    onAuthorization: (device) => userCode = device.user_code,
+    wait: async (seconds) => {
+      waits.push(seconds);
+      if (waits.length === 3) await op.approveDeviceCode(userCode, { accountId: "dave" });
+    },
+  });
+  // 5 s (RFC 8628 default), then 10 s after slow_down, kept after authorization_pending.
+  assert.deepEqual(result.waits, [5, 10, 10]);
+  assert.deepEqual(waits, [5, 10, 10]);
+  assert.ok(lines[0]!.includes(userCode) && lines[0]!.includes(`${op.issuer}/device`));
+  assert.ok(lines.some((line) => line.includes(`user_code=${encodeURIComponent(userCode)}`)));
+  assert.equal(result.claims?.sub, "dave");
+  assert.equal(result.tokens.token_type, "bearer");
+});
+
+Deno.test("device_cli: waits the interval the server gives before each poll", async () => {
+  await using op = await startProvider({ features: { deviceFlow: { enabled: true } } });
+  let userCode = "";
+  const result = await runDeviceCli({
+    issuer: new URL(op.issuer),
+    clientId: op.clients.public.client_id,
+    allowInsecureRequests: true,
+    customFetch: interpose("/device/auth", async (forward) => {
+      const response = await forward();
+      return Response.json({ ...await response.json(), interval: 7 }, { status: response.status });
+    }),
+    print: () => {},
+    onAuthorization: (device) => userCode = device.user_code,
+    wait: async (seconds) => {
+      if (seconds === 7) await op.approveDeviceCode(userCode);
+    },
+  });
+  assert.deepEqual(result.waits, [7]);
+  assert.equal(result.claims?.sub, "alice");
+});
+
+Deno.test("device_cli: a user who refuses on the other device ends it with access_denied", async () => {
+  await using op = await startProvider({ features: { deviceFlow: { enabled: true } } });
+  let userCode = "";
+  await assert.rejects(
+    runDeviceCli({
+      issuer: new URL(op.issuer),
+      clientId: op.clients.public.client_id,
+      allowInsecureRequests: true,
+      print: () => {},
+      onAuthorization: (device) => userCode = device.user_code,
+      wait: () => op.approveDeviceCode(userCode, { consent: false }),
+    }),
+    (err) => err instanceof oauth.ResponseBodyError && err.error === "access_denied",
+  );
+});
+
+Deno.test("device_cli: stops polling when the code's lifetime runs out", async () => {
+  await using op = await startProvider({
+    features: { deviceFlow: { enabled: true } },
+    configuration: { ttl: { DeviceCode: 12 } },
+  });
+  const waits: number[] = [];
+  await assert.rejects(
+    runDeviceCli({
+      issuer: new URL(op.issuer),
+      clientId: op.clients.public.client_id,
+      allowInsecureRequests: true,
+      print: () => {},
+      wait: (seconds) => Promise.resolve(void waits.push(seconds)),
+    }),
+    DeviceCodeExpiredError,
+  );
+  assert.deepEqual(waits, [5, 5], "a third poll would come after 15 s, past the 12 s lifetime");
 });
