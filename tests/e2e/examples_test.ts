@@ -14,6 +14,7 @@ import {
   type SessionStore,
   type WebApp,
 } from "../../examples/web_app.ts";
+import { createEdgeApi, type EdgeApiConfig, type MeResponse } from "../../examples/edge_api.ts";
 import { DeviceCodeExpiredError, runDeviceCli } from "../../examples/device_cli.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
 import { CookieJar } from "./_cookie_jar.ts";
@@ -457,4 +458,228 @@ Deno.test("device_cli: stops polling when the code's lifetime runs out", async (
     DeviceCodeExpiredError,
   );
   assert.deepEqual(waits, [5, 5], "a third poll would come after 15 s, past the 12 s lifetime");
+});
+
+// ---------------------------------------------------------------------------------------------
+// examples/edge_api.ts
+
+const OTHER_RESOURCE = "https://other.example";
+
+interface EdgeEnv extends AsyncDisposable {
+  op: OidcProviderHarness;
+  /** `GET /me` of the API. */
+  api: URL;
+  as: oauth.AuthorizationServer;
+  /** A client credentials token for `resource`, DPoP-bound when `DPoP` is given. */
+  token(DPoP?: oauth.DPoPHandle, resource?: string): Promise<string>;
+  /** Calls the API with `protectedResourceRequest`. */
+  call(
+    token: string,
+    options?: oauth.ProtectedResourceRequestOptions,
+    url?: URL,
+  ): Promise<Response>;
+}
+
+async function startEdgeEnv(config: Partial<EdgeApiConfig> = {}): Promise<EdgeEnv> {
+  const op = await startProvider({
+    resourceServers: {
+      [OTHER_RESOURCE]: {
+        scope: "api:read",
+        accessTokenFormat: "jwt",
+        jwt: { sign: { alg: "ES256" } },
+      },
+    },
+  });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    createEdgeApi({
+      issuer: new URL(op.issuer),
+      audience: op.resource,
+      allowInsecureRequests: true,
+      ...config,
+    }),
+  );
+  const api = new URL(`http://127.0.0.1:${server.addr.port}/me`);
+  const issuer = new URL(op.issuer);
+  const as = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, http),
+  );
+  const client: oauth.Client = { client_id: op.clients.confidential.client_id };
+  const clientAuth = oauth.ClientSecretBasic(op.clients.confidential.client_secret!);
+  return {
+    op,
+    api,
+    as,
+    async token(DPoP, resource = op.resource) {
+      const tokens = await oauth.processClientCredentialsResponse(
+        as,
+        client,
+        await oauth.clientCredentialsGrantRequest(as, client, clientAuth, {
+          resource,
+          scope: "api:read",
+        }, { ...http, DPoP }),
+      );
+      assert.equal(tokens.token_type, DPoP ? "dpop" : "bearer");
+      return tokens.access_token;
+    },
+    call(token, options = {}, url = api) {
+      return oauth.protectedResourceRequest(token, "GET", url, undefined, undefined, {
+        ...http,
+        ...options,
+      });
+    },
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      await op.close();
+    },
+  };
+}
+
+/** Calls the API and returns the challenge it answered with. */
+async function refusal(
+  call: Promise<Response>,
+  status: number,
+): Promise<Record<string, string | undefined>> {
+  const err = await assertRejectsWith(call, oauth.WWWAuthenticateChallengeError);
+  assert.equal(err.status, status);
+  assert.equal(err.cause.length, 1);
+  assert.equal(err.cause[0]!.scheme, "dpop");
+  return err.cause[0]!.parameters as Record<string, string | undefined>;
+}
+
+async function assertRejectsWith<T extends Error>(
+  promise: Promise<unknown>,
+  Class: new (...args: never[]) => T,
+): Promise<T> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof Class, `expected ${Class.name}, got ${err}`);
+    return err;
+  }
+  assert.fail(`expected ${Class.name}, nothing was thrown`);
+}
+
+function b64urlJson(value: unknown): string {
+  return btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function jwtPart(jwt: string, index: 0 | 1): Record<string, unknown> {
+  const part = jwt.split(".")[index]!;
+  return JSON.parse(atob(part.replaceAll("-", "+").replaceAll("_", "/")));
+}
+
+Deno.test("edge_api: GET /me accepts a DPoP-bound RFC 9068 token from the provider with its proof", async () => {
+  await using env = await startEdgeEnv();
+  const keyPair = await oauth.generateKeyPair("ES256");
+  const DPoP = oauth.DPoP({}, keyPair);
+  const token = await env.token(DPoP);
+  assert.equal(jwtPart(token, 0).typ, "at+jwt");
+  const response = await env.call(token, { DPoP });
+  assert.equal(response.status, 200);
+  const me: MeResponse = await response.json();
+  assert.deepEqual(me, {
+    sub: env.op.clients.confidential.client_id,
+    client_id: env.op.clients.confidential.client_id,
+    scope: "api:read",
+    jkt: await DPoP.calculateThumbprint(),
+  });
+  // A second call reuses the metadata and the JWKS.
+  const again = await env.call(token, { DPoP });
+  assert.equal(again.status, 200);
+  await again.body?.cancel();
+});
+
+Deno.test("edge_api: a request without credentials gets a bare DPoP challenge", async () => {
+  await using env = await startEdgeEnv();
+  const response = await fetch(env.api);
+  await response.body?.cancel();
+  assert.equal(response.status, 401);
+  assert.match(response.headers.get("www-authenticate")!, /^DPoP algs="ES256 [^"]+"$/);
+});
+
+Deno.test("edge_api: a DPoP-bound token stripped of its proof and sent as Bearer is refused with invalid_token", async () => {
+  await using env = await startEdgeEnv();
+  const token = await env.token(oauth.DPoP({}, await oauth.generateKeyPair("ES256")));
+  const challenge = await refusal(env.call(token), 401);
+  assert.equal(challenge.error, "invalid_token");
+  assert.match(challenge.algs!, /ES256/);
+});
+
+Deno.test("edge_api: a stolen DPoP-bound token with the thief's own proof fails the key binding", async () => {
+  await using env = await startEdgeEnv();
+  const token = await env.token(oauth.DPoP({}, await oauth.generateKeyPair("ES256")));
+  const thief = oauth.DPoP({}, await oauth.generateKeyPair("ES256"));
+  const challenge = await refusal(env.call(token, { DPoP: thief }), 401);
+  assert.equal(challenge.error, "invalid_token");
+});
+
+Deno.test("edge_api: a proof made for another URL is refused with invalid_dpop_proof", async () => {
+  await using env = await startEdgeEnv();
+  const DPoP = oauth.DPoP({}, await oauth.generateKeyPair("ES256"));
+  const token = await env.token(DPoP);
+  const elsewhere = new URL("/elsewhere", env.api);
+  const challenge = await refusal(
+    env.call(token, {
+      DPoP,
+      // The proof's htu names /elsewhere; the request goes to /me.
+      [oauth.customFetch]: (_url, init) => fetch(env.api, init as RequestInit),
+    }, elsewhere),
+    401,
+  );
+  assert.equal(challenge.error, "invalid_dpop_proof");
+});
+
+Deno.test("edge_api: forged tokens are refused: altered claims, another signer, alg none", async () => {
+  await using env = await startEdgeEnv();
+  const DPoP = oauth.DPoP({}, await oauth.generateKeyPair("ES256"));
+  const genuine = await env.token(DPoP);
+  const [header, payload, signature] = genuine.split(".") as [string, string, string];
+  const claims = jwtPart(genuine, 1);
+  const escalated = b64urlJson({ ...claims, scope: "api:read api:admin" });
+  const attacker = await crypto.subtle.generateKey(
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["sign"],
+  );
+  const input = `${header}.${payload}`;
+  const attackerSignature = new Uint8Array(
+    await crypto.subtle.sign(
+      { name: "ECDSA", hash: "SHA-256" },
+      attacker.privateKey,
+      new TextEncoder().encode(input),
+    ),
+  );
+  const forgeries: Record<string, string> = {
+    "altered claims": `${header}.${escalated}.${signature}`,
+    "another signer": `${input}.${
+      btoa(String.fromCharCode(...attackerSignature)).replaceAll("+", "-").replaceAll("/", "_")
+        .replace(/=+$/, "")
+    }`,
+    "alg none": `${b64urlJson({ ...jwtPart(genuine, 0), alg: "none" })}.${payload}.`,
+  };
+  for (const [label, token] of Object.entries(forgeries)) {
+    const challenge = await refusal(env.call(token, { DPoP }), 401);
+    assert.equal(challenge.error, "invalid_token", label);
+  }
+});
+
+Deno.test("edge_api: a token for another audience, or one not bound to a key, is refused", async () => {
+  await using env = await startEdgeEnv();
+  const DPoP = oauth.DPoP({}, await oauth.generateKeyPair("ES256"));
+  const other = await env.token(DPoP, OTHER_RESOURCE);
+  assert.equal(jwtPart(other, 1).aud, OTHER_RESOURCE);
+  assert.equal((await refusal(env.call(other, { DPoP }), 401)).error, "invalid_token");
+
+  const bearer = await env.token(); // a valid token, but the API requires DPoP
+  assert.equal((await refusal(env.call(bearer), 401)).error, "invalid_token");
+});
+
+Deno.test("edge_api: a valid token without the required scope gets 403 insufficient_scope", async () => {
+  await using env = await startEdgeEnv({ requiredScope: "api:write" });
+  const DPoP = oauth.DPoP({}, await oauth.generateKeyPair("ES256"));
+  const challenge = await refusal(env.call(await env.token(DPoP), { DPoP }), 403);
+  assert.equal(challenge.error, "insufficient_scope");
+  assert.equal(challenge.scope, "api:write");
 });
