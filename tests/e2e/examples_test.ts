@@ -16,6 +16,9 @@ import {
 } from "../../examples/web_app.ts";
 import { createEdgeApi, type EdgeApiConfig, type MeResponse } from "../../examples/edge_api.ts";
 import { DeviceCodeExpiredError, runDeviceCli } from "../../examples/device_cli.ts";
+import { Fapi2ProfileError, runFapi2Flow, startEmbeddedFapi } from "../../examples/fapi2_client.ts";
+import { closeMtlsAdapter } from "../../src/mtls.ts";
+import { getPki } from "../_pki.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
 import { CookieJar } from "./_cookie_jar.ts";
 
@@ -682,4 +685,197 @@ Deno.test("edge_api: a valid token without the required scope gets 403 insuffici
   const challenge = await refusal(env.call(await env.token(DPoP), { DPoP }), 403);
   assert.equal(challenge.error, "insufficient_scope");
   assert.equal(challenge.scope, "api:write");
+});
+
+// ---------------------------------------------------------------------------------------------
+// examples/fapi2_client.ts
+
+/** Records the paths of the requests a customFetch sees, bending the discovery document. */
+function recording(
+  paths: string[],
+  discovery: (metadata: Record<string, unknown>) => Record<string, unknown> = (m) => m,
+): Fetch {
+  return async (url, init) => {
+    const { pathname } = new URL(url);
+    paths.push(pathname);
+    const response = await fetch(url, init as RequestInit);
+    if (pathname !== "/.well-known/openid-configuration") return response;
+    return Response.json(discovery(await response.json()), { status: response.status });
+  };
+}
+
+Deno.test("fapi2_client: PAR + PKCE + DPoP: only client_id and request_uri cross the browser, and the tokens are DPoP-bound", async () => {
+  await using embedded = await startEmbeddedFapi("dpop");
+  const { options, op } = embedded;
+  const paths: string[] = [];
+  const result = await runFapi2Flow({ ...options, customFetch: recording(paths) });
+
+  assert.deepEqual([...result.authorizationUrl.searchParams.keys()].sort(), [
+    "client_id",
+    "request_uri",
+  ]);
+  assert.match(result.requestUri, /^urn:ietf:params:oauth:request_uri:/);
+  assert.deepEqual(paths, [
+    "/.well-known/openid-configuration",
+    "/request",
+    "/token",
+    "/jwks",
+    "/me",
+    "/token",
+  ]);
+  assert.equal(result.claims.sub, "alice");
+  assert.equal(result.userinfo.email, "alice@example.com");
+  assert.equal(result.tokens.token_type, "dpop");
+  assert.equal(result.refreshed.token_type, "dpop");
+
+  // The provider bound the access token to the DPoP key (RFC 9449 §6.2).
+  assert.equal(options.constraint.kind, "dpop");
+  const keyPair = (options.constraint as { keyPair: CryptoKeyPair }).keyPair;
+  const introspected = await oauth.processIntrospectionResponse(
+    result.as,
+    options.client,
+    await oauth.introspectionRequest(
+      result.as,
+      options.client,
+      options.clientAuth,
+      result.refreshed.access_token,
+      http,
+    ),
+  );
+  assert.deepEqual(introspected.cnf, {
+    jkt: await oauth.DPoP(options.client, keyPair).calculateThumbprint(),
+  });
+
+  // The provider really requires PAR: a plain authorization request is refused.
+  const plain = new URL(result.as.authorization_endpoint!);
+  plain.search = new URLSearchParams({
+    client_id: options.client.client_id,
+    redirect_uri: options.redirectUri,
+    response_type: "code",
+    scope: "openid",
+    code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+    code_challenge_method: "S256",
+  }).toString();
+  const refused = await op.login(plain);
+  assert.equal(refused.searchParams.get("error"), "invalid_request");
+});
+
+Deno.test("fapi2_client: the PAR and token requests carry proofs of the same DPoP key, binding the code to it", async () => {
+  await using embedded = await startEmbeddedFapi("dpop");
+  const { options } = embedded;
+  const proofs = new Map<string, string>();
+  await runFapi2Flow({
+    ...options,
+    customFetch: (url, init) => {
+      const proof = init.headers.dpop;
+      if (proof !== undefined) proofs.set(new URL(url).pathname, proof);
+      return fetch(url, init as RequestInit);
+    },
+  });
+  assert.deepEqual([...proofs.keys()], ["/request", "/token", "/me"]);
+  const keyPair = (options.constraint as { keyPair: CryptoKeyPair }).keyPair;
+  const expected = await oauth.DPoP(options.client, keyPair).calculateThumbprint();
+  for (const [path, proof] of proofs) {
+    const { jwk, typ } = jwtPart(proof, 0) as { jwk: { x: string; y: string }; typ: string };
+    assert.equal(typ, "dpop+jwt", path);
+    // RFC 7638 thumbprint of the EC public key in the proof.
+    const canonical = JSON.stringify({ crv: "P-256", kty: "EC", x: jwk.x, y: jwk.y });
+    const digest = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical)),
+    );
+    const thumbprint = btoa(String.fromCharCode(...digest)).replaceAll("+", "-")
+      .replaceAll("/", "_").replace(/=+$/, "");
+    assert.equal(thumbprint, expected, path);
+    assert.equal(jwtPart(proof, 1).htu, `${new URL(options.issuer).origin}${path}`);
+  }
+});
+
+Deno.test("fapi2_client: a callback naming another issuer (mix-up) is refused before the code is sent anywhere", async () => {
+  await using embedded = await startEmbeddedFapi("dpop");
+  const { options, op } = embedded;
+  const paths: string[] = [];
+  const err = await assertRejectsWith(
+    runFapi2Flow({
+      ...options,
+      customFetch: recording(paths),
+      authorize: async (url) => {
+        const callback = await op.login(url);
+        callback.searchParams.set("iss", "https://attacker.example");
+        return callback;
+      },
+    }),
+    oauth.OperationProcessingError,
+  );
+  assert.equal(err.code, oauth.INVALID_RESPONSE);
+  assert.deepEqual(paths, ["/.well-known/openid-configuration", "/request"]);
+});
+
+Deno.test("fapi2_client: a server without PAR, RFC 9207 iss or DPoP is refused before any other request", async () => {
+  await using embedded = await startEmbeddedFapi("dpop");
+  const paths: string[] = [];
+  const err = await assertRejectsWith(
+    runFapi2Flow({
+      ...embedded.options,
+      customFetch: recording(paths, (metadata) => {
+        const {
+          pushed_authorization_request_endpoint: _par,
+          authorization_response_iss_parameter_supported: _iss,
+          dpop_signing_alg_values_supported: _dpop,
+          ...rest
+        } = metadata;
+        return rest;
+      }),
+    }),
+    Fapi2ProfileError,
+  );
+  assert.deepEqual(err.missing, [
+    "pushed_authorization_request_endpoint",
+    "authorization_response_iss_parameter_supported",
+    "dpop_signing_alg_values_supported",
+  ]);
+  assert.deepEqual(paths, ["/.well-known/openid-configuration"]);
+});
+
+Deno.test("fapi2_client: PAR + PKCE + mTLS: tls_client_auth through the mTLS aliases and certificate-bound tokens", async () => {
+  await using embedded = await startEmbeddedFapi("mtls");
+  const { options } = embedded;
+  try {
+    const result = await runFapi2Flow(options);
+    const aliases = result.as.mtls_endpoint_aliases as Record<string, string>;
+    assert.equal(aliases.pushed_authorization_request_endpoint, `${embedded.op.issuer}/request`);
+    assert.equal(result.claims.sub, "alice");
+    assert.equal(result.userinfo.email, "alice@example.com");
+    assert.equal(result.tokens.token_type, "bearer");
+
+    // RFC 8705 §3.1: the access token is bound to the certificate the client presented.
+    const pki = await getPki();
+    const introspected = await oauth.processIntrospectionResponse(
+      result.as,
+      options.client,
+      await oauth.introspectionRequest(
+        result.as,
+        options.client,
+        options.clientAuth,
+        result.refreshed.access_token,
+      ),
+    );
+    assert.deepEqual(introspected.cnf, { "x5t#S256": pki.ec.x5tS256 });
+
+    // Without the certificate, the same client is unknown to the token endpoint.
+    const bare: oauth.Client = { client_id: options.client.client_id };
+    const refused = await oauth.refreshTokenGrantRequest(
+      result.as,
+      bare,
+      options.clientAuth,
+      result.refreshed.refresh_token!,
+      { [oauth.customFetch]: options.customFetch },
+    );
+    const denied = await assertRejectsWith(
+      oauth.processRefreshTokenResponse(result.as, bare, refused),
+      oauth.ResponseBodyError,
+    );
+    assert.equal(denied.error, "invalid_client");
+  } finally {
+    closeMtlsAdapter(options.client);
+  }
 });
