@@ -1,7 +1,9 @@
 /**
  * JOSE mechanics (RFC 7515, RFC 7518, RFC 7519, RFC 7638): compact JWS parsing, signature creation
  * and verification, JWK import with a per-JWK cache, key-to-`alg` mapping and JWK thumbprints.
- * The ONLY file that imports `jose`; its errors stop here and become authlane's.
+ * The ONLY file that imports `jose`, and only lazily (JWK thumbprints): key import and export,
+ * signing and verifying are a few Web Crypto calls, and not loading a JOSE library at start-up
+ * keeps authlane's cold start down. jose's errors stop here and become authlane's.
  *
  * Signing and verifying call Web Crypto directly on cached keys: that is the hot path (ID token,
  * JWT access token, DPoP), and the JWS signing input is simple enough that a second parse of the
@@ -10,9 +12,14 @@
  * @module
  */
 
-import { calculateJwkThumbprint, exportJWK, importJWK } from "jose";
 import { isJsonObject } from "./_assert.ts";
-import { fromBase64Url, textToBase64Url, toBase64Url, toBytes, toText } from "./_encoding.ts";
+import {
+  base64UrlToText,
+  fromBase64Url,
+  textToBase64Url,
+  toBase64Url,
+  toBytes,
+} from "./_encoding.ts";
 import { argError, INVALID_RESPONSE, PARSE_ERROR, processingError, unsupported } from "./errors.ts";
 import type { JsonObject, JsonValue, JWK } from "./types.ts";
 
@@ -39,9 +46,15 @@ function decodeSegment(segment: string, what: string): Uint8Array<ArrayBuffer> {
 }
 
 function parseSegmentJson(segment: string, what: string): JsonObject {
+  let text: string;
+  try {
+    text = base64UrlToText(segment);
+  } catch (cause) {
+    throw processingError(`failed to base64url-decode the JWT ${what}`, PARSE_ERROR, cause);
+  }
   let value: unknown;
   try {
-    value = JSON.parse(toText(decodeSegment(segment, what)));
+    value = JSON.parse(text);
   } catch (cause) {
     if (cause instanceof Error && "code" in cause && cause.code === PARSE_ERROR) throw cause;
     throw processingError(`failed to parse the JWT ${what} as JSON`, PARSE_ERROR, cause);
@@ -74,8 +87,17 @@ export function decodeJws(jws: string): DecodedJws {
   assertSupportedHeader(header);
   const claims = parseSegmentJson(jws.slice(first + 1, second), "payload");
   const signature = decodeSegment(jws.slice(second + 1), "signature");
-  const signingInput = toBytes(jws.slice(0, second));
-  return { header, claims, signingInput, signature };
+  // The signing input is encoded only when a signature is verified: the claims-only paths (an ID
+  // token trusted on TLS) never need it.
+  let signingInput: Uint8Array<ArrayBuffer> | undefined;
+  return {
+    header,
+    claims,
+    signature,
+    get signingInput(): Uint8Array<ArrayBuffer> {
+      return signingInput ??= toBytes(jws.slice(0, second));
+    },
+  };
 }
 
 function assertSupportedHeader(header: JsonObject): void {
@@ -304,14 +326,65 @@ export function importPublicJwk(jwk: JWK, alg: string): Promise<CryptoKey> {
   return key;
 }
 
+/** The Web Crypto import parameters of the public key a JWS algorithm verifies with. */
+function importParams(alg: string): RsaHashedImportParams | EcKeyImportParams | Algorithm {
+  switch (alg) {
+    case "RS256":
+    case "RS384":
+    case "RS512":
+      return { name: "RSASSA-PKCS1-v1_5", hash: `SHA-${alg.slice(2)}` } as RsaHashedImportParams;
+    case "PS256":
+    case "PS384":
+    case "PS512":
+      return { name: "RSA-PSS", hash: `SHA-${alg.slice(2)}` } as RsaHashedImportParams;
+    case "ES256":
+      return { name: "ECDSA", namedCurve: "P-256" } as EcKeyImportParams;
+    case "ES384":
+      return { name: "ECDSA", namedCurve: "P-384" } as EcKeyImportParams;
+    case "ES512":
+      return { name: "ECDSA", namedCurve: "P-521" } as EcKeyImportParams;
+    case "Ed25519":
+    case "EdDSA":
+      return { name: "Ed25519" };
+    case "ML-DSA-44":
+    case "ML-DSA-65":
+    case "ML-DSA-87":
+      return { name: alg };
+  }
+  throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)}`, { alg });
+}
+
+/**
+ * Imports the public members of a JWK with Web Crypto directly (RFC 7517 §4, RFC 7518 §6; no JOSE
+ * library is loaded for it). `alg`, `use`, `key_ops` and `ext` are dropped: the key is checked
+ * against the JWS algorithm by the import itself (key type, curve, hash), and used only to verify.
+ */
 async function importKey(jwk: JWK, alg: string): Promise<CryptoKey> {
-  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, priv: _priv, k: _k, ...pub } =
-    jwk;
-  let key: CryptoKey | Uint8Array;
+  if (jwk.kty === "oct") throw unsupported("symmetric JWKs are not supported", { alg });
+  const {
+    d: _d,
+    p: _p,
+    q: _q,
+    dp: _dp,
+    dq: _dq,
+    qi: _qi,
+    oth: _oth,
+    priv: _priv,
+    k: _k,
+    alg: _alg,
+    use: _use,
+    key_ops: _keyOps,
+    ext: _ext,
+    ...pub
+  } = jwk;
   try {
-    key = await importJWK(
-      { ...pub, ext: false, key_ops: undefined },
-      alg === "EdDSA" ? "Ed25519" : alg,
+    if (typeof jwk.kty !== "string") throw new TypeError('JWK "kty" must be a string');
+    return await crypto.subtle.importKey(
+      "jwk",
+      pub as JsonWebKey,
+      importParams(alg),
+      false,
+      ["verify"],
     );
   } catch (cause) {
     throw unsupported("the JWK could not be imported for this algorithm", {
@@ -321,13 +394,17 @@ async function importKey(jwk: JWK, alg: string): Promise<CryptoKey> {
       cause,
     });
   }
-  if (!(key instanceof CryptoKey)) throw unsupported("symmetric JWKs are not supported", { alg });
-  return key;
 }
 
 /** Exports a public key as a JWK with only its public members. */
 export async function exportPublicJwk(key: CryptoKey): Promise<JWK> {
-  const jwk = await exportJWK(key);
+  if (!key.extractable) {
+    throw argError(
+      "non-extractable CryptoKey cannot be exported as a JWK",
+      "ERR_INVALID_ARG_VALUE",
+    );
+  }
+  const jwk = await crypto.subtle.exportKey("jwk", key);
   switch (jwk.kty) {
     case "RSA":
       return { kty: jwk.kty, e: jwk.e, n: jwk.n };
@@ -340,8 +417,13 @@ export async function exportPublicJwk(key: CryptoKey): Promise<JWK> {
   }
 }
 
-/** The RFC 7638 JWK SHA-256 thumbprint of a public key. */
+/**
+ * The RFC 7638 JWK SHA-256 thumbprint of a public key. jose is loaded on the first call only
+ * (a DPoP handle's or a DPoP-bound token's first thumbprint), so importing authlane does not load
+ * a JOSE library.
+ */
 export async function jwkThumbprint(jwk: JWK): Promise<string> {
+  const { calculateJwkThumbprint } = await import("jose");
   return await calculateJwkThumbprint(
     jwk as Parameters<typeof calculateJwkThumbprint>[0],
     "sha256",
