@@ -277,7 +277,13 @@ export async function readText(
   }
   // Fast path: a declared length within the cap and no content coding (so decoded bytes equal
   // declared bytes) is read in one native call, without a stream, a reader and chunk copies.
-  if (length !== null && DIGITS.test(length) && !response.headers.has("content-encoding")) {
+  // Only for responses fetch() produced (type "basic"/"cors"), whose HTTP framing stops the body
+  // at its Content-Length; a constructed Response (a customFetch's, an adapter's) may declare 44
+  // bytes and stream gigabytes, so it goes through the counting reader below.
+  if (
+    response.type !== "default" && length !== null && DIGITS.test(length) &&
+    !response.headers.has("content-encoding")
+  ) {
     const bytes = typeof response.bytes === "function"
       ? await response.bytes()
       : new Uint8Array(await response.arrayBuffer());
