@@ -120,6 +120,32 @@ Deno.test("architecture: shipped code has no node: or jsr: imports", () => {
   assert.deepEqual(bad, []);
 });
 
+// src/cli/ (the Deno-only CLI entry) is a user of the library, not a layer of it: readSources()
+// reads the top level of src/ only, so the rules above (Deno APIs, fetch) do not apply to it.
+// Instead it may reach the library through ../../mod.ts alone.
+Deno.test("architecture: src/cli/ imports nothing but ../../mod.ts and its own files", async () => {
+  const CLI = new URL("../src/cli/", import.meta.url);
+  const bad: string[] = [];
+  let files = 0;
+  for await (const entry of Deno.readDir(CLI)) {
+    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+    files++;
+    const text = await Deno.readTextFile(new URL(entry.name, CLI));
+    const specifiers = [
+      ...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm),
+      ...text.matchAll(/^\s*import\s*["']([^"']+)["']/gm),
+      ...text.matchAll(/\bimport\(\s*["'`]([^"'`]+)["'`]/g),
+    ].map((m) => m[1]!);
+    for (const spec of specifiers) {
+      if (spec === "../../mod.ts" || /^\.\/[a-z_]+\.ts$/.test(spec)) continue;
+      bad.push(`cli/${entry.name}: ${spec}`);
+    }
+  }
+  assert.ok(files > 0, "src/cli/ has files");
+  assert.ok(!sources.some((f) => f.name === "cli"), "readSources() stays at the top level");
+  assert.deepEqual(bad, []);
+});
+
 Deno.test("architecture: mod.ts only re-exports", async () => {
   const text = stripComments(await Deno.readTextFile(new URL("../mod.ts", import.meta.url)));
   const statements = text.split(";").map((s) => s.trim()).filter((s) => s.length > 0);
