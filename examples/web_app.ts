@@ -14,7 +14,9 @@
  *
  * What it does to stay safe:
  * - `state`, `nonce` and the PKCE `code_verifier` travel in a short-lived signed cookie limited
- *   to `/callback`, so a callback the browser did not start here is refused (login CSRF).
+ *   to `/callback`, so a callback the browser did not start here is refused (login CSRF). The
+ *   cookie is signed, not encrypted: the verifier only ever goes back to the browser that
+ *   started the sign-in, and someone who can read that browser's cookies has its session anyway.
  * - The session cookie only names a server-side session; tokens stay on the server. Both cookies
  *   are `HttpOnly` and `SameSite=Lax` (so a cross-site POST to `/logout` carries no session),
  *   `Secure` with `__Host-`/`__Secure-` names when the origin is `https:`, and signed with a Web

@@ -25,12 +25,13 @@ async function run(command: string, args: string[]): Promise<string> {
   return new TextDecoder().decode(output.stdout);
 }
 
-/** Bundles mod.ts into `dir`; returns the file path. */
+/** Bundles mod.ts into `dir`; returns the file path. `--no-lock`: a test never writes deno.lock. */
 async function bundle(dir: string): Promise<string> {
   const file = `${dir}/authlane.mjs`;
   await run(Deno.execPath(), [
     "bundle",
     "--quiet",
+    "--no-lock",
     "--platform",
     "browser",
     "--output",
