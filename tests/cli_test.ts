@@ -295,6 +295,26 @@ Deno.test("login --par pushes the authorization request and sends only its reque
   assert.equal((JSON.parse(captured.stdout).id_token_claims as { sub: string }).sub, "alice");
 });
 
+Deno.test("login --dpop sends dpop_jkt and gets a DPoP-bound token from the embedded provider", async () => {
+  const result = await run(["login", "--dpop", "--json"]);
+  const tokens = json(result);
+  assert.equal(tokens.token_type, "dpop");
+  assert.equal(typeof tokens.dpop_jkt, "string");
+  const printed = new URL(/^ {2}(http:\/\/\S+)$/m.exec(result.stderr)![1]!);
+  assert.equal(printed.searchParams.get("dpop_jkt"), tokens.dpop_jkt);
+});
+
+Deno.test("login exits 2 when --port is taken or invalid, and stops the embedded provider", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = String((taken.addr as Deno.NetAddr).port);
+  const busy = await run(["login", "--port", port]);
+  assert.equal(busy.code, 2, busy.stderr);
+  assert.match(busy.stderr, new RegExp(`--port ${port}: the port is in use`));
+  const invalid = await run(["login", "--port", "http"]);
+  assert.equal(invalid.code, 2);
+  assert.match(invalid.stderr, /--port must be 0-65535/);
+});
+
 Deno.test("login --issuer waits for the loopback redirect, redeems the code and validates the ID token", async () => {
   await using op = await startTestProvider();
   const result = await signIn(op, ["--scope", "openid email"]);

@@ -1,29 +1,28 @@
 /**
- * The CLI's commands, each a short script over the public API: `discover` (OIDC Discovery 1.0
- * §4 / RFC 8414 §3), `login` (RFC 6749 §4.1 with RFC 7636 PKCE, RFC 8252 §7.3 loopback redirect,
- * RFC 9207 `iss`, RFC 9126 PAR, OIDC Core §3.1.3.7 ID token validation), `device` (RFC 8628 §3.4-
- * 3.5 polling with `interval` and `slow_down`), `client-credentials` (RFC 6749 §4.4), `refresh`
- * (§6), `token-exchange` (RFC 8693 §2), `introspect` (RFC 7662), `revoke` (RFC 7009), `userinfo`
- * (OIDC Core §5.3) and `decode`.
+ * The CLI's command table and the commands that are one request each: `discover` (OIDC Discovery
+ * 1.0 §4 / RFC 8414 §3), `client-credentials` (RFC 6749 §4.4), `refresh` (§6), `token-exchange`
+ * (RFC 8693 §2), `introspect` (RFC 7662 §2), `revoke` (RFC 7009 §2), `userinfo` (OIDC Core §5.3)
+ * and `decode` (RFC 7519, see `_jwt.ts`). `login` and `device` live in their own files.
  *
  * @module
  */
 
 import * as oauth from "../../mod.ts";
 import { type Flags, UsageError } from "./_args.ts";
-import {
-  checkInsecure,
-  type HttpOptions,
-  openSession,
-  parseUrl,
-  readFile,
-  type Session,
-  type SessionNeeds,
-  withDpopRetry,
-} from "./_context.ts";
+import { openSession, readFile, type Session, type SessionNeeds } from "./_context.ts";
+import { device } from "./_device.ts";
 import type { CliIo } from "./_io.ts";
 import { decodeJwt, validateJwt } from "./_jwt.ts";
-import { formatRecord, formatTimes, type Output, Progress, ProtocolError } from "./_output.ts";
+import { login } from "./_login.ts";
+import { formatRecord, formatTimes, type Output } from "./_output.ts";
+import {
+  noPositionals,
+  printTokens,
+  readToken,
+  requestOptions,
+  requestParameters,
+  tokenRequest,
+} from "./_shared.ts";
 
 /** A command's implementation. */
 export type Command = (flags: Flags, io: CliIo, out: Output) => Promise<void>;
@@ -58,117 +57,6 @@ export const COMMAND_RUNNERS: Readonly<Record<string, Command>> = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Shared pieces
-
-function noPositionals(flags: Flags): void {
-  if (flags.positionals.length > 0) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
-  }
-}
-
-/**
- * Reads the token argument from exactly one source: the positional argument (`-` for stdin),
- * `--token-env` or `--token-file`.
- */
-async function readToken(flags: Flags, io: CliIo, what: string): Promise<string> {
-  if (flags.positionals.length > 1) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(flags.positionals[1])}`);
-  }
-  const positional = flags.positionals[0];
-  const sources = [positional, flags.string("token-env"), flags.string("token-file")]
-    .filter((source) => source !== undefined);
-  if (sources.length !== 1) {
-    throw new UsageError(
-      `give the ${what} once: as an argument ("-" reads stdin), --token-env NAME or --token-file PATH`,
-    );
-  }
-  let token: string;
-  if (positional === "-") {
-    token = await io.readStdin();
-  } else if (positional !== undefined) {
-    token = positional;
-  } else if (flags.has("token-env")) {
-    const name = flags.string("token-env")!;
-    token = io.env(name) ?? "";
-    if (token === "") throw new UsageError(`--token-env: environment variable ${name} is not set`);
-  } else {
-    token = await readFile(io, flags.string("token-file")!, "--token-file");
-  }
-  token = token.trim();
-  if (token === "") throw new UsageError(`the ${what} is empty`);
-  return token;
-}
-
-/** `--scope`, `--resource` and `--param` as request parameters. */
-function requestParameters(flags: Flags, defaultScope?: string): URLSearchParams {
-  const params = new URLSearchParams();
-  const scope = flags.list("scope").join(" ").trim() || defaultScope;
-  if (scope !== undefined && scope !== "") params.set("scope", scope);
-  for (const resource of flags.list("resource")) params.append("resource", resource);
-  for (const param of flags.list("param")) {
-    const eq = param.indexOf("=");
-    if (eq <= 0) throw new UsageError(`--param must look like NAME=VALUE`);
-    params.append(param.slice(0, eq), param.slice(eq + 1));
-  }
-  return params;
-}
-
-function requestOptions(session: Session): HttpOptions & oauth.DPoPRequestOptions {
-  return session.dpop === undefined ? { ...session.http } : { ...session.http, DPoP: session.dpop };
-}
-
-/** Prints a token endpoint response and, when there is one, the validated ID token's claims. */
-async function printTokens(
-  out: Output,
-  session: Session,
-  tokens: oauth.TokenEndpointResponse,
-): Promise<void> {
-  const record: Record<string, unknown> = { ...tokens };
-  const claims = oauth.getValidatedIdTokenClaims(tokens);
-  const dpopJkt = tokens.token_type === "dpop" && session.dpop !== undefined
-    ? await session.dpop.calculateThumbprint()
-    : undefined;
-  const extra: Record<string, unknown> = {};
-  if (claims !== undefined) extra.id_token_claims = { ...claims };
-  if (dpopJkt !== undefined) extra.dpop_jkt = dpopJkt;
-  out.result({ ...record, ...extra }, () => {
-    let text = formatRecord(record);
-    if (dpopJkt !== undefined) text += formatRecord({ dpop_jkt: dpopJkt });
-    if (claims !== undefined) {
-      text += `\nID token claims (validated):\n${JSON.stringify(claims, null, 2)}\n`;
-    }
-    return text;
-  });
-}
-
-/**
- * Sends a token request and processes its response (once more on a DPoP nonce error); an ID
- * token in it also gets its signature checked against the issuer's keys, which OIDC Core
- * §3.1.3.7 (6) would let a client skip for a direct TLS response.
- */
-async function tokenRequest(
-  session: Session,
-  send: () => Promise<Response>,
-  process: (response: Response) => Promise<oauth.TokenEndpointResponse>,
-): Promise<oauth.TokenEndpointResponse> {
-  return await withDpopRetry(session, async () => {
-    const response = await send();
-    const tokens = await process(response);
-    if (tokens.id_token !== undefined) {
-      await oauth.validateApplicationLevelSignature(session.as, response, session.plainHttp);
-    }
-    return tokens;
-  });
-}
-
-function missingMetadata(attribute: string): oauth.OperationProcessingError {
-  return new oauth.OperationProcessingError(`the server's metadata has no "${attribute}"`, {
-    code: oauth.MISSING_SERVER_METADATA,
-    cause: { attribute },
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
 // discover
 
 async function discoverCommand(flags: Flags, io: CliIo, out: Output): Promise<void> {
@@ -179,276 +67,6 @@ async function discoverCommand(flags: Flags, io: CliIo, out: Output): Promise<vo
     out.result(metadata, () => formatRecord({ ...metadata }));
   } finally {
     await session.close();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// login
-
-const CALLBACK_PATH = "/callback";
-
-const CALLBACK_PAGE = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>authlane</title>` +
-  `</head><body><p>Signed in. You can close this window and return to the terminal.</p>` +
-  `</body></html>`;
-
-/** The loopback redirect listener (RFC 8252 §7.3): one callback, then it stops. */
-class CallbackListener implements AsyncDisposable {
-  readonly port: number;
-  #server: Deno.HttpServer<Deno.NetAddr>;
-  #received: PromiseWithResolvers<URL>;
-
-  private constructor(
-    server: Deno.HttpServer<Deno.NetAddr>,
-    received: PromiseWithResolvers<URL>,
-  ) {
-    this.#server = server;
-    this.#received = received;
-    this.port = server.addr.port;
-  }
-
-  static start(port: number): CallbackListener {
-    const received = Promise.withResolvers<URL>();
-    let done = false;
-    let server: Deno.HttpServer<Deno.NetAddr>;
-    try {
-      server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, (request) => {
-        const url = new URL(request.url);
-        if (url.pathname !== CALLBACK_PATH || request.method !== "GET") {
-          return new Response("not found", { status: 404 });
-        }
-        if (done) return new Response("already received", { status: 409 });
-        done = true;
-        received.resolve(url);
-        return new Response(CALLBACK_PAGE, {
-          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
-        });
-      });
-    } catch (err) {
-      if (err instanceof Deno.errors.AddrInUse) {
-        throw new UsageError(`--port ${port}: the port is in use`);
-      }
-      throw err;
-    }
-    return new CallbackListener(server, received);
-  }
-
-  /** The redirect URI to register and send. */
-  get redirectUri(): string {
-    return `http://127.0.0.1:${this.port}${CALLBACK_PATH}`;
-  }
-
-  /** Waits for the redirect, up to `seconds`. */
-  async wait(seconds: number): Promise<URL> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ProtocolError(`no redirect arrived within ${seconds}s`)),
-        seconds * 1000,
-      );
-    });
-    try {
-      return await Promise.race([this.#received.promise, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#server.shutdown();
-  }
-}
-
-function parsePort(value: string | undefined): number {
-  if (value === undefined) return 0;
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError("--port must be 0-65535");
-  return port;
-}
-
-function parseSeconds(value: string | undefined, fallback: number, flag: string): number {
-  if (value === undefined) return fallback;
-  const seconds = Number(value);
-  if (!/^\d+$/.test(value) || seconds <= 0) {
-    throw new UsageError(`${flag} must be a positive number of seconds`);
-  }
-  return seconds;
-}
-
-async function login(session: Session, flags: Flags, _io: CliIo, out: Output): Promise<void> {
-  noPositionals(flags);
-  const { as, client, clientAuth, embedded } = session;
-  const port = parsePort(flags.string("port"));
-  const timeout = parseSeconds(flags.string("timeout"), 300, "--timeout");
-  if (as.authorization_endpoint === undefined) throw missingMetadata("authorization_endpoint");
-  const params = requestParameters(
-    flags,
-    embedded === undefined ? "openid" : "openid profile email",
-  );
-
-  await using listener = CallbackListener.start(port);
-  const redirectUri = listener.redirectUri;
-  const codeVerifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const openid = (params.get("scope") ?? "").split(" ").includes("openid");
-  const nonce = openid ? oauth.generateRandomNonce() : undefined;
-  params.set("client_id", client.client_id);
-  params.set("redirect_uri", redirectUri);
-  params.set("response_type", "code");
-  params.set("state", state);
-  params.set("code_challenge", await oauth.calculatePKCECodeChallenge(codeVerifier));
-  params.set("code_challenge_method", "S256");
-  if (nonce !== undefined) params.set("nonce", nonce);
-  if (session.dpop !== undefined) {
-    params.set("dpop_jkt", await session.dpop.calculateThumbprint()); // RFC 9449 §10
-  }
-
-  const authorizationUrl = new URL(as.authorization_endpoint);
-  if (flags.boolean("par")) {
-    const pushed = await withDpopRetry(
-      session,
-      async () =>
-        await oauth.processPushedAuthorizationResponse(
-          as,
-          client,
-          await oauth.pushedAuthorizationRequest(
-            as,
-            client,
-            clientAuth,
-            params,
-            requestOptions(session),
-          ),
-        ),
-    );
-    authorizationUrl.searchParams.set("client_id", client.client_id);
-    authorizationUrl.searchParams.set("request_uri", pushed.request_uri);
-  } else {
-    for (const [name, value] of params) authorizationUrl.searchParams.append(name, value);
-  }
-
-  out.info(`Open this URL in a browser to sign in:\n\n  ${authorizationUrl.href}\n`);
-  out.info(`Waiting for the redirect to ${redirectUri} ...`);
-  if (embedded !== undefined) {
-    out.info("(embedded provider: signing in as alice automatically)");
-    // Drive the provider's pages as a browser would, then deliver its redirect to the listener.
-    const target = await embedded.login(authorizationUrl);
-    const delivered = await fetch(target, { redirect: "manual" });
-    await delivered.body?.cancel();
-  }
-  const callback = await listener.wait(timeout);
-
-  const callbackParams = oauth.validateAuthResponse(as, client, callback, state);
-  const tokens = await tokenRequest(
-    session,
-    () =>
-      oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        clientAuth,
-        callbackParams,
-        redirectUri,
-        codeVerifier,
-        requestOptions(session),
-      ),
-    (response) =>
-      oauth.processAuthorizationCodeResponse(as, client, response, {
-        ...(nonce === undefined ? {} : { expectedNonce: nonce }),
-        requireIdToken: openid,
-      }),
-  );
-  await printTokens(out, session, tokens);
-}
-
-// ---------------------------------------------------------------------------------------------
-// device
-
-async function device(session: Session, flags: Flags, io: CliIo, out: Output): Promise<void> {
-  noPositionals(flags);
-  const { as, client, clientAuth, embedded } = session;
-  const params = requestParameters(
-    flags,
-    embedded === undefined ? undefined : "openid profile email",
-  );
-  const authorization = await oauth.processDeviceAuthorizationResponse(
-    as,
-    client,
-    await oauth.deviceAuthorizationRequest(as, client, clientAuth, params, session.http),
-  );
-  const { user_code, verification_uri, verification_uri_complete } = authorization;
-  out.info(
-    `To sign in, visit\n\n  ${verification_uri}\n\nand enter the code\n\n  ${user_code}\n` +
-      (verification_uri_complete === undefined ? "" : `\n(or open ${verification_uri_complete})\n`),
-  );
-
-  let approvalFailure: unknown;
-  let approval: Promise<void> | undefined;
-  if (embedded !== undefined) {
-    out.info("(embedded provider: approving as alice automatically)");
-    approval = embedded.approveDeviceCode(user_code).catch((err) => {
-      approvalFailure = err;
-    });
-  }
-
-  try {
-    const tokens = await pollDeviceCode(session, authorization, io, () => approvalFailure);
-    await printTokens(out, session, tokens);
-  } finally {
-    await approval;
-  }
-}
-
-/** RFC 8628 §3.4-3.5: polls until approved, waiting `interval` (5 s more after `slow_down`). */
-async function pollDeviceCode(
-  session: Session,
-  authorization: oauth.DeviceAuthorizationResponse,
-  io: CliIo,
-  failure: () => unknown,
-): Promise<oauth.TokenEndpointResponse> {
-  const { as, client, clientAuth } = session;
-  let interval = authorization.interval ?? 5;
-  const deadline = Date.now() + authorization.expires_in * 1000;
-  const progress = new Progress(io);
-  try {
-    for (let poll = 1;; poll++) {
-      let status: string;
-      try {
-        const tokens = await tokenRequest(
-          session,
-          () =>
-            oauth.deviceCodeGrantRequest(
-              as,
-              client,
-              clientAuth,
-              authorization.device_code,
-              requestOptions(session),
-            ),
-          (response) => oauth.processDeviceCodeResponse(as, client, response),
-        );
-        progress.stop("Approved.");
-        return tokens;
-      } catch (err) {
-        if (!(err instanceof oauth.ResponseBodyError)) throw err;
-        if (err.error === "slow_down") interval += 5;
-        else if (err.error !== "authorization_pending") throw err;
-        status = err.error;
-      }
-      const embeddedFailure = failure();
-      if (embeddedFailure !== undefined) throw embeddedFailure;
-      const left = Math.ceil((deadline - Date.now()) / 1000);
-      if (left <= 0) {
-        throw new ProtocolError("the device code expired before it was approved", {
-          error: "expired_token",
-        });
-      }
-      const next = Date.now() + interval * 1000;
-      progress.update(`waiting for approval (${status}); polling every ${interval}s`, () => {
-        const now = Date.now();
-        const seconds = (t: number) => Math.max(0, Math.ceil((t - now) / 1000));
-        return `poll ${poll}, next in ${seconds(next)}s, code expires in ${seconds(deadline)}s`;
-      });
-      await io.sleep(interval * 1000);
-    }
-  } finally {
-    progress.stop();
   }
 }
 
@@ -592,8 +210,6 @@ async function decode(flags: Flags, io: CliIo, out: Output): Promise<void> {
   }
   let validated: Awaited<ReturnType<typeof validateJwt>> | undefined;
   if (issuer !== undefined) {
-    const url = parseUrl(issuer, "--issuer");
-    checkInsecure(url, flags.boolean("insecure"), out);
     const session = await openSession(flags, io, out, {});
     try {
       validated = await validateJwt(jwt, session.as, session.plainHttp, {
