@@ -15,7 +15,7 @@ export type { WWWAuthenticateChallenge, WWWAuthenticateChallengeParameters } fro
 // --- section: mtls ---
 // RFC 8705: Mutual-TLS Client Authentication and Certificate-Bound Access Tokens
 export { calculateCertificateThumbprint } from "./src/certificate.ts";
-export { mtlsFetch } from "./src/mtls.ts";
+export { closeMtlsConnections, mtlsFetch } from "./src/mtls.ts";
 export type { MtlsFetch } from "./src/mtls.ts";
 // --- end: mtls ---
 

@@ -287,6 +287,30 @@ export function mtlsAdapterFor(client: Client): FetchLike {
 }
 
 /**
+ * Closes the mutual-TLS connection pool that authlane built for this client object (from
+ * `client[clientCertificate]`), if it has one. The next request of that client builds a new pool.
+ *
+ * Pools are also closed when their client object is garbage-collected; call this when the client
+ * is done for sooner (a CLI about to exit, a test, a tenant being removed).
+ *
+ * @param client The client whose pool to close.
+ * @example Usage
+ * ```ts
+ * import * as oauth from "@authlane/oauth";
+ * declare const as: oauth.AuthorizationServer;
+ * declare const client: oauth.Client; // use_mtls_endpoint_aliases + [clientCertificate]
+ * try {
+ *   await oauth.clientCredentialsGrantRequest(as, client, oauth.TlsClientAuth(), {});
+ * } finally {
+ *   oauth.closeMtlsConnections(client);
+ * }
+ * ```
+ */
+export function closeMtlsConnections(client: Client): void {
+  closeMtlsAdapter(client);
+}
+
+/**
  * Closes and forgets `client`'s mutual TLS fetch function, if it has one.
  *
  * @internal

@@ -15,6 +15,7 @@ const VALUE_ADDITIONS = [
   // RFC 8705: mutual TLS on Deno, certificate thumbprints
   "calculateCertificateThumbprint",
   "clientCertificate",
+  "closeMtlsConnections",
   "mtlsFetch",
   // RFC 7592: client configuration endpoint
   "clientConfigurationRequest",

@@ -10,7 +10,6 @@
  */
 import assert from "node:assert/strict";
 import * as oauth from "../mod.ts";
-import { closeMtlsAdapter } from "../src/mtls.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { keys, signJws } from "./_keys.ts";
 import { getPki, type Pki } from "./_pki.ts";
@@ -285,7 +284,7 @@ async function startEnv(options: { requireClientCert?: boolean } = {}): Promise<
     normalUrl,
     aliasUrl,
     async [Symbol.asyncDispose]() {
-      for (const client of clients) closeMtlsAdapter(client);
+      for (const client of clients) oauth.closeMtlsConnections(client);
       httpClient.close();
       await Promise.all([normal.close(), alias.close()]);
     },
@@ -544,7 +543,7 @@ Deno.test("endpoint helpers reuse one adapter and its connection pool per client
   assert.equal(calls, 0, "the first client keeps its adapter");
 
   // Closing the adapter makes the next request build a fresh one, on a fresh connection.
-  closeMtlsAdapter(first);
+  oauth.closeMtlsConnections(first);
   before = env.alias.connections;
   calls = await countCreateHttpClient(async () => {
     await token.process(env.as, first, await token.call(env.as, first, {}));
