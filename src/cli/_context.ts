@@ -109,18 +109,13 @@ export async function openSession(
     let http = plainHttp;
     const certificate = await readCertificate(flags, io, ca);
     if (certificate !== undefined) {
-      // RFC 8705 §5: requests of the client go to the mTLS aliases, over a connection that
-      // presents the certificate. The transport is passed as customFetch (which the library
-      // prefers to its own per-client adapter) so that the CLI can close it.
+      // RFC 8705 §5: requests of the client go to the mTLS aliases over the library's own
+      // per-client adapter (built from client[clientCertificate], trusting --ca). No customFetch
+      // here: it would win over the adapter. The pool is closed with the session.
       client.use_mtls_endpoint_aliases = true;
       client[oauth.clientCertificate] = certificate;
-      const transport = oauth.mtlsFetch(certificate);
-      closers.push(() => transport.close());
-      http = {
-        ...(insecure ? { [oauth.allowInsecureRequests]: true } : {}),
-        [oauth.customFetch]: (url, init) =>
-          transport(url, { ...init, body: init.body as BodyInit | undefined }),
-      };
+      closers.push(() => oauth.closeMtlsConnections(client));
+      http = insecure ? { [oauth.allowInsecureRequests]: true } : {};
     }
 
     const clientAuth = needs.authenticates
