@@ -80,7 +80,9 @@ export function ClientSecretPost(clientSecret: string): ClientAuth {
  *
  * @param clientSecret The client secret.
  * @returns A {@link ClientAuth} to pass to endpoint helpers.
- * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when the secret is not a non-empty string.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when the secret is not a non-empty string,
+ *   `ERR_INVALID_ARG_VALUE` when it (or, at request time, the client ID) holds a lone surrogate,
+ *   which has no UTF-8 form to encode.
  * @example Usage
  * ```ts
  * import * as oauth from "@authlane/oauth";
@@ -90,10 +92,22 @@ export function ClientSecretPost(clientSecret: string): ClientAuth {
  */
 export function ClientSecretBasic(clientSecret: string): ClientAuth {
   assertNonEmptyString(clientSecret, '"clientSecret"');
+  assertWellFormed(clientSecret, '"clientSecret"');
   return (_as, client, _body, headers) => {
+    assertWellFormed(client.client_id, '"client.client_id"');
     const credentials = `${formEncode(client.client_id)}:${formEncode(clientSecret)}`;
     headers.set("authorization", `Basic ${toBase64(toBytes(credentials))}`);
   };
+}
+
+/**
+ * RFC 6749 §2.3.1 form-encodes the UTF-8 bytes of the credentials; a lone surrogate has no UTF-8
+ * form (encodeURIComponent would throw a bare URIError), so it is refused as a caller mistake.
+ */
+function assertWellFormed(value: string, name: string): void {
+  if (!value.isWellFormed()) {
+    throw argError(`${name} must be well-formed Unicode`, "ERR_INVALID_ARG_VALUE");
+  }
 }
 
 function assertionClaims(
