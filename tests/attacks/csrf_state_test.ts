@@ -170,3 +170,12 @@ Deno.test("CSRF: generated states carry 256 bits and never repeat", () => {
   assert.equal(seen.size, 200);
   for (const state of seen) assert.match(state, /^[A-Za-z0-9_-]{43}$/);
 });
+
+Deno.test("CSRF (left open, RFC 6749 §10.12): the same callback validates twice; one-time use of state is the application's", async () => {
+  const server = createFakeAs();
+  const session = newSession();
+  const callback = await authorize(server, session);
+  oauth.validateAuthResponse(server.as, server.client, callback, session.state);
+  const again = oauth.validateAuthResponse(server.as, server.client, callback, session.state);
+  assert.equal(again.get("state"), session.state);
+});

@@ -402,3 +402,17 @@ Deno.test("ID token replay (left open, OIDC Core §12.2): a refreshed ID token f
   // The processor has no memory of the first ID token; comparing sub is the application's job.
   assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-2");
 });
+
+Deno.test("ID token replay (left open, OIDC Core §3.1.3.7 (10)): an ID token issued long ago but not expired is accepted", async () => {
+  const server = createFakeAs();
+  const session = newSession();
+  const t = server.now();
+  const response = await tokenResponse(server, session, {
+    id_token: await server.idToken({ nonce: session.nonce, iat: t - 30 * 86400, exp: t + 60 }),
+  });
+  // The acceptable iat range is client-specific; exp (and nonce) bound the token here.
+  const result = await oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
+    expectedNonce: session.nonce,
+  });
+  assert.equal(oauth.getValidatedIdTokenClaims(result)?.iat, t - 30 * 86400);
+});

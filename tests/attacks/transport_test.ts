@@ -311,3 +311,18 @@ Deno.test("credential routing: a DPoP proof is bound to the URL it is sent to", 
   assert.equal(proof?.htu, server.as.token_endpoint);
   assert.equal(proof?.htm, "POST");
 });
+
+Deno.test("DPoP downgrade (left open, RFC 9449 §5): a Bearer token answered to a DPoP request is returned with its token_type for the caller to judge", async () => {
+  const server = createFakeAs();
+  server.override("token", { access_token: "unbound", token_type: "Bearer", expires_in: 60 });
+  const DPoP = oauth.DPoP(server.client, await oauth.generateKeyPair("ES256"));
+  const response = await oauth.clientCredentialsGrantRequest(
+    server.as,
+    server.client,
+    oauth.ClientSecretPost(server.clientSecret),
+    {},
+    { ...server.options, DPoP },
+  );
+  const result = await oauth.processClientCredentialsResponse(server.as, server.client, response);
+  assert.equal(result.token_type, "bearer");
+});
