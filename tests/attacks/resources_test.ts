@@ -68,11 +68,12 @@ function isTimeout(err: unknown): boolean {
   return err instanceof DOMException && err.name === "TimeoutError";
 }
 
+/** The platform's `AbortSignal.timeout`, untouched by {@link withShortDefaultTimeout}. */
+const platformTimeout = AbortSignal.timeout.bind(AbortSignal);
+
 /** Waits `ms` milliseconds the way the rules allow: on a tiny timeout signal. */
 function tick(ms: number): Promise<void> {
-  return new Promise((resolve) =>
-    AbortSignal.timeout(ms).addEventListener("abort", () => resolve())
-  );
+  return new Promise((resolve) => platformTimeout(ms).addEventListener("abort", () => resolve()));
 }
 
 /** A token response run through the generic processor with a custom fetch. */
@@ -450,6 +451,7 @@ Deno.test("slowloris: a discovery document that never arrives ends in a TimeoutE
 
 Deno.test("slowloris: a body dribbled one byte at a time ends in a TimeoutError though bytes keep coming", async () => {
   let stopped = false;
+  let dribbled = 0;
   await using server = await startFakeAs();
   server.override("userinfo", () =>
     jsonResponse(
@@ -458,6 +460,7 @@ Deno.test("slowloris: a body dribbled one byte at a time ends in a TimeoutError 
           if (stopped) return controller.close();
           await tick(10);
           controller.enqueue(new Uint8Array([0x20]));
+          dribbled++;
         },
         cancel() {
           stopped = true;
@@ -472,6 +475,7 @@ Deno.test("slowloris: a body dribbled one byte at a time ends in a TimeoutError 
         isTimeout,
       );
     });
+    assert.ok(dribbled >= 2, `only ${dribbled} byte(s) were sent before the timeout`);
   } finally {
     stopped = true;
   }
