@@ -96,7 +96,8 @@ async function loadJwks(
   exported: object | undefined,
   options?: HttpOptions,
 ): Promise<JWKS> {
-  if (state.pending === undefined) {
+  const joined = state.pending !== undefined;
+  if (!joined) {
     state.pending = fetchJwks(as, options).then((jwks) => {
       state.jwks = jwks;
       state.uat = epochTime();
@@ -106,7 +107,23 @@ async function loadJwks(
       state.pending = undefined;
     });
   }
-  return await state.pending;
+  try {
+    return await state.pending!;
+  } catch (err) {
+    // A caller that joined another caller's fetch must not fail because of that caller's
+    // signal: when the shared fetch was aborted and this caller's own signal was not, it
+    // fetches once on its own.
+    if (
+      joined && isAbort(err) && !(options?.signal instanceof AbortSignal && options.signal.aborted)
+    ) {
+      return await loadJwks(as, state, exported, options);
+    }
+    throw err;
+  }
+}
+
+function isAbort(err: unknown): boolean {
+  return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError");
 }
 
 function expectedKty(alg: string): { kty: string; crv?: string } | undefined {

@@ -526,3 +526,24 @@ Deno.test("validateApplicationLevelSignature() refuses an RSA key shorter than 2
     oauth.UNSUPPORTED_OPERATION,
   );
 });
+
+Deno.test("validateApplicationLevelSignature() does not fail a caller because another caller's signal aborted the shared JWKS fetch", async () => {
+  const server = createFakeAs();
+  const release = Promise.withResolvers<void>();
+  let calls = 0;
+  server.override("jwks", async (_req, _body, next) => {
+    calls++;
+    if (calls === 1) await release.promise; // the first fetch hangs until its caller gives up
+    return await next();
+  });
+  const impatient = new AbortController();
+  const first = validate(server, await processed(server, await server.idToken()), server.as, {
+    signal: impatient.signal,
+  });
+  const second = validate(server, await processed(server, await server.idToken()));
+  impatient.abort(new DOMException("gave up", "AbortError"));
+  await assert.rejects(first, (err) => err instanceof DOMException && err.name === "AbortError");
+  await second; // joined the aborted fetch, then fetched on its own
+  release.resolve();
+  assert.equal(calls, 2);
+});
