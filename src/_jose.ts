@@ -37,6 +37,9 @@ export interface DecodedJws {
 
 const SUPPORTED_CRIT = new Set<string>();
 
+/** base64url without padding or whitespace: always decodes (RFC 4648 §5, RFC 7515 §2). */
+const PLAIN_BASE64URL = /^[A-Za-z0-9_-]*$/;
+
 function decodeSegment(segment: string, what: string): Uint8Array<ArrayBuffer> {
   try {
     return fromBase64Url(segment);
@@ -86,14 +89,21 @@ export function decodeJws(jws: string): DecodedJws {
   const header = parseSegmentJson(jws.slice(0, first), "header");
   assertSupportedHeader(header);
   const claims = parseSegmentJson(jws.slice(first + 1, second), "payload");
-  const signature = decodeSegment(jws.slice(second + 1), "signature");
-  // The signing input is encoded only when a signature is verified: the claims-only paths (an ID
-  // token trusted on TLS) never need it.
+  // The signature is decoded and the signing input encoded only when a signature is verified:
+  // the claims-only paths (an ID token trusted on TLS) never need them. A signature segment that
+  // is not plainly base64url is decoded now, so a malformed one still fails here, as before.
+  const encodedSignature = jws.slice(second + 1);
+  let signature: Uint8Array<ArrayBuffer> | undefined;
+  if (!PLAIN_BASE64URL.test(encodedSignature) || encodedSignature.length % 4 === 1) {
+    signature = decodeSegment(encodedSignature, "signature");
+  }
   let signingInput: Uint8Array<ArrayBuffer> | undefined;
   return {
     header,
     claims,
-    signature,
+    get signature(): Uint8Array<ArrayBuffer> {
+      return signature ??= decodeSegment(encodedSignature, "signature");
+    },
     get signingInput(): Uint8Array<ArrayBuffer> {
       return signingInput ??= toBytes(jws.slice(0, second));
     },
@@ -465,8 +475,26 @@ function hashForAlg(alg: string, crv?: string): string {
   });
 }
 
-/** SHA-256 of bytes, base64url-encoded (`ath`, `x5t#S256`). */
-export async function sha256Base64Url(input: string | Uint8Array<ArrayBuffer>): Promise<string> {
-  const bytes = typeof input === "string" ? toBytes(input) : input;
+/** The last string hashed and its hash: a DPoP client hashes the same access token per request. */
+let lastHashed: { input: string; hash: Promise<string> } | undefined;
+
+/**
+ * SHA-256 of bytes, base64url-encoded (`ath`, `x5t#S256`). The hash of the last string is
+ * remembered: a DPoP proof's `ath` (RFC 9449 §4.2) hashes the same access token on every request,
+ * and each Web Crypto digest is an asynchronous round trip costing more than the hash itself.
+ */
+export function sha256Base64Url(input: string | Uint8Array<ArrayBuffer>): Promise<string> {
+  if (typeof input !== "string") return digestBase64Url(input);
+  if (lastHashed?.input === input) return lastHashed.hash;
+  const hash = digestBase64Url(toBytes(input));
+  const entry = { input, hash };
+  lastHashed = entry;
+  hash.catch(() => {
+    if (lastHashed === entry) lastHashed = undefined;
+  });
+  return hash;
+}
+
+async function digestBase64Url(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   return toBase64Url(await crypto.subtle.digest("SHA-256", bytes));
 }

@@ -84,6 +84,9 @@ export function requireClaims(
   }
 }
 
+const STRING_CLAIMS = ["iss", "sub", "jti", "nonce", "azp"] as const;
+const NUMERIC_CLAIMS = ["exp", "nbf", "iat", "auth_time"] as const;
+
 function isString(value: unknown): value is string {
   return typeof value === "string";
 }
@@ -93,7 +96,7 @@ function isString(value: unknown): value is string {
  * a string or an array of strings; `exp`, `nbf`, `iat` (and `auth_time`) finite numbers.
  */
 export function checkClaimTypes(claims: JsonObject, code: OAuthErrorCode = INVALID_RESPONSE): void {
-  for (const name of ["iss", "sub", "jti", "nonce", "azp"] as const) {
+  for (const name of STRING_CLAIMS) {
     if (claims[name] !== undefined && !isString(claims[name])) {
       throw processingError(`unexpected JWT ${label(name)} claim type`, code, {
         claims,
@@ -108,7 +111,7 @@ export function checkClaimTypes(claims: JsonObject, code: OAuthErrorCode = INVAL
       claim: "aud",
     });
   }
-  for (const name of ["exp", "nbf", "iat", "auth_time"] as const) {
+  for (const name of NUMERIC_CLAIMS) {
     const value = claims[name];
     if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value))) {
       throw processingError(`unexpected JWT ${label(name)} claim type`, code, {

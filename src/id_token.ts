@@ -49,6 +49,9 @@ export interface IdTokenChecks {
   authTime?: boolean;
 }
 
+/** OpenID Connect Core §2: the claims every ID token carries. */
+const REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "exp"] as const;
+
 const validatedClaims = new WeakMap<object, IDToken>();
 const signedResponses = new WeakMap<Response, DecodedJws>();
 
@@ -97,7 +100,7 @@ export function validateIdTokenClaims(
   )!;
   const jws = decodeChecked(jwt, allowed, "ID Token signing algorithm");
   const claims = jws.claims;
-  requireClaims(claims, ["iss", "sub", "aud", "iat", "exp"]);
+  requireClaims(claims, REQUIRED_CLAIMS);
   checkClaimTypes(claims);
   checkIssuer(claims, as.issuer);
   checkAudience(claims, client.client_id);

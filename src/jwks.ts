@@ -41,6 +41,8 @@ interface CacheState {
   jwks?: JWKS;
   uat?: number;
   pending?: Promise<JWKS>;
+  /** The one key selected per `alg` and `kid` from `jwks`; dropped whenever `jwks` changes. */
+  selected?: Map<string, JWK>;
 }
 
 const states = new WeakMap<object, CacheState>();
@@ -100,6 +102,7 @@ async function loadJwks(
   if (!joined) {
     state.pending = fetchJwks(as, options).then((jwks) => {
       state.jwks = jwks;
+      state.selected = undefined;
       state.uat = epochTime();
       if (exported) Object.assign(exported, { jwks, uat: state.uat });
       return jwks;
@@ -187,6 +190,10 @@ export async function selectVerificationKey(
     await loadJwks(as, state, exported, options);
     fresh = true;
   }
+  // Repeated validations select the same key: remember it per (alg, kid) for this JWKS.
+  const memo = `${alg}\u0000${kid === undefined ? "\u0001" : kid}`;
+  const known = state.selected?.get(memo);
+  if (known !== undefined) return await importPublicJwk(known, alg);
   let candidates = selectCandidates(state.jwks!.keys, alg, kid);
   if (candidates.length === 0 && !fresh && now - (state.uat ?? 0) >= JWKS_REFETCH_COOLDOWN) {
     await loadJwks(as, state, exported, options);
@@ -212,5 +219,9 @@ export async function selectVerificationKey(
       { header, candidates: candidates.length, jwks_uri: as.jwks_uri },
     );
   }
-  return await importPublicJwk(candidates[0]!, alg);
+  const jwk = candidates[0]!;
+  const key = await importPublicJwk(jwk, alg);
+  // Remembered once the key imports, and only while the JWKS it came from is still current.
+  if (state.jwks?.keys.includes(jwk)) (state.selected ??= new Map()).set(memo, jwk);
+  return key;
 }

@@ -61,6 +61,7 @@ export interface ProcessTokenResponseOptions extends JWEDecryptOptions {
 }
 
 const BUILT_IN_TOKEN_TYPES = new Set(["bearer", "dpop", "n_a"]);
+const OPTIONAL_STRING_MEMBERS = ["refresh_token", "scope", "id_token"] as const;
 
 /**
  * Sends a token request for `grantType` with client authentication; the shared path of every
@@ -135,7 +136,7 @@ function checkTokenResponseShape(body: JsonObject): void {
       "expires_in",
     );
   }
-  for (const name of ["refresh_token", "scope", "id_token"]) {
+  for (const name of OPTIONAL_STRING_MEMBERS) {
     const value = body[name];
     if (
       value !== undefined && (typeof value !== "string" || (name !== "scope" && value.length === 0))
