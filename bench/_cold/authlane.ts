@@ -1,0 +1,2 @@
+// Cold start: a fresh process importing authlane.
+import "../../mod.ts";

@@ -1,0 +1,2 @@
+// Cold-start baseline: an empty script.
+export {};

@@ -1,0 +1,157 @@
+/**
+ * Interleaved timing: authlane and oauth4webapi run in alternating rounds (who goes first swaps
+ * every round), with the platform floor in the same rounds, on freshly built inputs that are made
+ * before each batch and never timed. Reported numbers are medians over rounds: of each side's
+ * ops/s, of the per-round authlane/oauth4webapi ratio, and of each library's per-op cost as a
+ * multiple of the floor's.
+ *
+ * Each batch is timed twice: by the process's CPU time (user + system, all threads, from
+ * getrusage) and by the wall clock. CPU time is the primary measure: on shared cores, time the
+ * process spends descheduled behind other work lands in the wall clock of whichever batch was
+ * running, while CPU time counts only the work done. The wall-clock ratio is reported beside it.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import type { Op, Workload } from "./_workloads.ts";
+
+/** How long and how often to measure. */
+export interface Plan {
+  rounds: number;
+  /** Target duration of one timed batch, in milliseconds. */
+  batchMs: number;
+  /** Warm-up time per side before calibration, in milliseconds. */
+  warmupMs: number;
+  /** Pause between batches, in milliseconds. */
+  pauseMs: number;
+}
+
+/** The medians of one workload. */
+export interface Result {
+  authlaneOps: number;
+  oauth4webapiOps: number;
+  floorOps: number;
+  /** authlane ops/s divided by oauth4webapi ops/s (median of per-round ratios). */
+  ratio: number;
+  /** authlane per-op time as a multiple of the floor's. */
+  authlaneFloor: number;
+  /** oauth4webapi per-op time as a multiple of the floor's. */
+  oauth4webapiFloor: number;
+  /** Building one input (Response, Request or URL), in microseconds. */
+  buildUs: number;
+  /** Spread of the per-round ratio: [min, max]. */
+  ratioRange: [number, number];
+  /** The same ratio by the wall clock. */
+  wallRatio: number;
+  rounds: number;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** V8's `gc()` when the run has `--v8-flags=--expose-gc`: every batch starts on a clean heap. */
+const collect = (globalThis as { gc?: () => void }).gc;
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** Runs one batch; returns [CPU ms, wall ms]. */
+async function timeBatch<I>(op: Op<I>, inputs: I[], sync: boolean): Promise<[number, number]> {
+  const n = inputs.length;
+  const cpu = cpuMs();
+  const start = performance.now();
+  if (sync) {
+    for (let i = 0; i < n; i++) op(inputs[i]!);
+  } else {
+    for (let i = 0; i < n; i++) await op(inputs[i]!);
+  }
+  const wall = performance.now() - start;
+  return [cpuMs() - cpu, wall];
+}
+
+/** Runs `op` in small batches for about `ms`, returning the last batch's time per op. */
+async function warm<I>(w: Workload<I>, op: Op<I>, ms: number): Promise<number> {
+  const deadline = performance.now() + ms;
+  let n = 16;
+  let perOp = Infinity;
+  while (performance.now() < deadline) {
+    const [, elapsed] = await timeBatch(op, await w.build(n), w.sync);
+    perOp = elapsed / n;
+    if (elapsed < 10 && n < 4096) n *= 2;
+  }
+  return perOp;
+}
+
+function batchSize(perOpMs: number, plan: Plan): number {
+  return Math.max(8, Math.min(50_000, Math.round(plan.batchMs / perOpMs)));
+}
+
+/** Measures one workload. */
+export async function measure<I>(w: Workload<I>, plan: Plan): Promise<Result> {
+  const perA = await warm(w, w.authlane, plan.warmupMs);
+  const perB = await warm(w, w.oauth4webapi, plan.warmupMs);
+  const perF = await warm(w, w.floor, plan.warmupMs / 2);
+  const nLib = batchSize((perA + perB) / 2, plan);
+  const nFloor = batchSize(perF, plan);
+
+  const aOps: number[] = [];
+  const bOps: number[] = [];
+  const fOps: number[] = [];
+  const ratios: number[] = [];
+  const aFloor: number[] = [];
+  const bFloor: number[] = [];
+  const builds: number[] = [];
+  const wallRatios: number[] = [];
+
+  /** Per-op [CPU ms, wall ms] of one batch. */
+  const run = async (op: Op<I>, n: number): Promise<[number, number]> => {
+    const cpu = cpuMs();
+    const inputs = await w.build(n);
+    builds.push(((cpuMs() - cpu) / n) * 1000);
+    collect?.();
+    await pause(plan.pauseMs);
+    const [c, wall] = await timeBatch(op, inputs, w.sync);
+    await pause(plan.pauseMs);
+    return [c / n, wall / n];
+  };
+
+  for (let round = 0; round < plan.rounds; round++) {
+    let a: [number, number], b: [number, number], f: [number, number];
+    if (round % 2 === 0) {
+      a = await run(w.authlane, nLib);
+      b = await run(w.oauth4webapi, nLib);
+      f = await run(w.floor, nFloor);
+    } else {
+      f = await run(w.floor, nFloor);
+      b = await run(w.oauth4webapi, nLib);
+      a = await run(w.authlane, nLib);
+    }
+    aOps.push(1000 / a[0]);
+    bOps.push(1000 / b[0]);
+    fOps.push(1000 / f[0]);
+    ratios.push(b[0] / a[0]);
+    wallRatios.push(b[1] / a[1]);
+    aFloor.push(a[0] / f[0]);
+    bFloor.push(b[0] / f[0]);
+  }
+  return {
+    authlaneOps: median(aOps),
+    oauth4webapiOps: median(bOps),
+    floorOps: median(fOps),
+    ratio: median(ratios),
+    authlaneFloor: median(aFloor),
+    oauth4webapiFloor: median(bFloor),
+    buildUs: median(builds),
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    wallRatio: median(wallRatios),
+    rounds: plan.rounds,
+  };
+}

@@ -1,0 +1,359 @@
+/**
+ * `deno task bench`: authlane beside oauth4webapi and the Web Crypto floor.
+ *
+ * Per workload it prints authlane ops/s, oauth4webapi ops/s, their ratio, each library's per-op
+ * cost as a multiple of the floor, and the cost of building one input (Response, Request or URL),
+ * which is kept out of the timed loop. Then cold start (a fresh `deno run` importing mod.ts, minus
+ * an empty script, beside the same for oauth4webapi) and shipped size.
+ *
+ * Flags: `--quick` (about 20 s smoke run), `--only=1,1s,3` (some workloads), `--no-cold`,
+ * `--no-size`, `--json=path` (write the results as JSON too). The script re-runs itself under
+ * `taskset -c 0` when taskset exists, so the whole run stays on one core.
+ *
+ * @module
+ */
+
+import { measure, median, type Plan, type Result } from "./_harness.ts";
+import { makeFixtures } from "./_fixtures.ts";
+import { makeWorkloads, type Workload } from "./_workloads.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const PINNED_ENV = "AUTHLANE_BENCH_PINNED";
+
+const args = new Set(Deno.args);
+const quick = args.has("--quick");
+const only = Deno.args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const jsonOut = Deno.args.find((a) => a.startsWith("--json="))?.slice(7);
+const roundsArg = Deno.args.find((a) => a.startsWith("--rounds="))?.slice(9);
+
+async function pinToOneCore(): Promise<void> {
+  if (Deno.env.get(PINNED_ENV) !== undefined) return;
+  let status: Deno.CommandStatus;
+  try {
+    status = await new Deno.Command("taskset", {
+      args: [
+        "-c",
+        "0",
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--v8-flags=--expose-gc",
+        new URL(import.meta.url).pathname,
+        ...Deno.args,
+      ],
+      env: { [PINNED_ENV]: "taskset -c 0" },
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn().status;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      Deno.env.set(PINNED_ENV, "no (taskset not found)");
+      return;
+    }
+    throw err;
+  }
+  Deno.exit(status.code);
+}
+
+function cpuModel(): string {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    return /^model name\s*:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+function cpuCount(): number {
+  try {
+    return Deno.readTextFileSync("/proc/cpuinfo").match(/^processor\s*:/gm)?.length ?? 0;
+  } catch {
+    return navigator.hardwareConcurrency;
+  }
+}
+
+function fmtOps(ops: number): string {
+  return ops >= 100_000 ? `${Math.round(ops / 1000)}k` : Math.round(ops).toLocaleString("en-US");
+}
+
+function targetOf(w: Workload, r: Result): { target: string; holds: boolean } {
+  if (w.kind === "crypto") {
+    return {
+      target: "≤1.10× floor, ≥1.0× o4w",
+      holds: r.authlaneFloor <= 1.10 && r.ratio >= 1.0,
+    };
+  }
+  return { target: "≥1.2× o4w", holds: r.ratio >= 1.2 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cold start
+
+async function runOnce(script: string): Promise<number> {
+  const start = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", script],
+    cwd: ROOT.pathname,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const elapsed = performance.now() - start;
+  if (!out.success) {
+    throw new Error(`${script} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return elapsed;
+}
+
+interface ColdStart {
+  empty: number;
+  authlane: number;
+  oauth4webapi: number;
+  runs: number;
+}
+
+async function coldStart(runs: number): Promise<ColdStart> {
+  const scripts = {
+    empty: "bench/_cold/empty.ts",
+    authlane: "bench/_cold/authlane.ts",
+    oauth4webapi: "bench/_cold/oauth4webapi.ts",
+  } as const;
+  const names = Object.keys(scripts) as (keyof typeof scripts)[];
+  // One untimed run each fills Deno's transpile cache.
+  for (const name of names) await runOnce(scripts[name]);
+  const times: Record<string, number[]> = { empty: [], authlane: [], oauth4webapi: [] };
+  for (let round = 0; round < runs; round++) {
+    const order = round % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) times[name]!.push(await runOnce(scripts[name]));
+  }
+  return {
+    empty: median(times.empty!),
+    authlane: median(times.authlane!),
+    oauth4webapi: median(times.oauth4webapi!),
+    runs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shipped size
+
+async function gzipSize(bytes: Uint8Array<ArrayBuffer>): Promise<number> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+  return (await new Response(stream).arrayBuffer()).byteLength;
+}
+
+async function bundle(entry: string, flags: string[], dir: string, name: string) {
+  const out = `${dir}/${name}.js`;
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", ...flags, "-o", out, entry],
+    cwd: ROOT.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!result.success) {
+    throw new Error(`deno bundle failed: ${new TextDecoder().decode(result.stderr)}`);
+  }
+  const bytes = await Deno.readFile(out);
+  return { raw: bytes.byteLength, gzip: await gzipSize(bytes) };
+}
+
+interface Size {
+  label: string;
+  raw: number;
+  gzip: number;
+}
+
+async function ownSources(): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", "mod.ts"],
+    cwd: ROOT.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string; local?: string }[];
+  };
+  return info.modules
+    .filter((m) => m.specifier.startsWith(ROOT.href) && m.local !== undefined)
+    .map((m) => m.local!)
+    .sort();
+}
+
+async function sizes(): Promise<Size[]> {
+  const dir = await Deno.makeTempDir({ prefix: "authlane-bench-" });
+  try {
+    const files = await ownSources();
+    const parts = await Promise.all(files.map((file) => Deno.readFile(file)));
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let offset = 0;
+    for (const part of parts) {
+      all.set(part, offset);
+      offset += part.byteLength;
+    }
+    const o4wEntry = `${dir}/o4w_entry.ts`;
+    await Deno.writeTextFile(o4wEntry, 'export * from "oauth4webapi";\n');
+    const result: Size[] = [
+      {
+        label: `authlane own TypeScript (mod.ts + ${files.length - 1} src files, with docs)`,
+        raw: all.byteLength,
+        gzip: await gzipSize(all),
+      },
+      {
+        label: "authlane own code, bundled + minified, jose external",
+        ...await bundle("mod.ts", ["--minify", "--external", "jose"], dir, "own"),
+      },
+      { label: "authlane + jose, bundled", ...await bundle("mod.ts", [], dir, "all") },
+      {
+        label: "authlane + jose, bundled + minified",
+        ...await bundle("mod.ts", ["--minify"], dir, "all_min"),
+      },
+      {
+        label: "oauth4webapi 3.8.8, bundled + minified (no dependencies)",
+        ...await bundle(o4wEntry, ["--minify"], dir, "o4w_min"),
+      },
+    ];
+    return result;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function printTable(rows: { w: Workload; r?: Result; note?: string }[]): void {
+  const header = [
+    "#",
+    "workload",
+    "authlane ops/s",
+    "o4w ops/s",
+    "ratio al/o4w",
+    "ratio (wall)",
+    "floor ops/s",
+    "al × floor",
+    "o4w × floor",
+    "build µs",
+    "target",
+    "holds",
+  ];
+  console.log(`| ${header.join(" | ")} |`);
+  console.log(`|${header.map(() => "---").join("|")}|`);
+  for (const { w, r, note } of rows) {
+    if (r === undefined) {
+      console.log(`| ${w.id} | ${w.title} | ${note} | | | | | | | | | |`);
+      continue;
+    }
+    const { target, holds } = targetOf(w, r);
+    console.log(
+      `| ${w.id} | ${w.title} | ${fmtOps(r.authlaneOps)} | ${fmtOps(r.oauth4webapiOps)} | ` +
+        `${r.ratio.toFixed(2)}× (${r.ratioRange[0].toFixed(2)}–${r.ratioRange[1].toFixed(2)}) | ` +
+        `${r.wallRatio.toFixed(2)}× | ` +
+        `${fmtOps(r.floorOps)} | ${r.authlaneFloor.toFixed(2)} | ${
+          r.oauth4webapiFloor.toFixed(2)
+        } | ` +
+        `${r.buildUs.toFixed(2)} | ${target} | ${holds ? "yes" : "NO"} |`,
+    );
+  }
+  console.log("\nFloors:");
+  for (const { w } of rows) console.log(`  ${w.id}: ${w.floorLabel}`);
+}
+
+async function main(): Promise<void> {
+  await pinToOneCore();
+  const plan: Plan = quick
+    ? { rounds: 5, batchMs: 12, warmupMs: 150, pauseMs: 2 }
+    : { rounds: 21, batchMs: 40, warmupMs: 400, pauseMs: 3 };
+  if (roundsArg !== undefined) plan.rounds = Number(roundsArg);
+  const started = performance.now();
+  console.log(
+    `authlane bench — ${
+      quick ? "quick" : "full"
+    } run; deno ${Deno.version.deno} (V8 ${Deno.version.v8}); ` +
+      `nproc ${cpuCount()} (${cpuModel()}); pinned: ${
+        Deno.env.get(PINNED_ENV)
+      }; gc before each batch: ${"gc" in globalThis ? "yes" : "no"}`,
+  );
+  console.log(
+    `method: ${plan.rounds} rounds per workload, ~${plan.batchMs} ms batches, authlane and ` +
+      `oauth4webapi alternating (first swaps each round), medians of per-round values; ops/s, ` +
+      `ratios and floor multiples from process CPU time (getrusage: user + system), the ` +
+      `wall-clock ratio beside; inputs built fresh before each batch (not timed; see "build µs")\n`,
+  );
+
+  const fixtures = await makeFixtures();
+  const workloads = (await makeWorkloads(fixtures)).filter((w) =>
+    only === undefined || only.includes(w.id)
+  );
+  const rows: { w: Workload; r?: Result; note?: string }[] = [];
+  for (const w of workloads) {
+    if (w.pending !== undefined) {
+      rows.push({ w, note: `pending: ${w.pending}` });
+      console.error(`[${w.id}] skipped: ${w.pending}`);
+      continue;
+    }
+    const failures = await w.check();
+    if (failures.length > 0) {
+      rows.push({ w, note: `CHECK FAILED: ${failures.join("; ")}` });
+      console.error(`[${w.id}] correctness check failed:\n  ${failures.join("\n  ")}`);
+      continue;
+    }
+    const r = await measure(w, plan);
+    rows.push({ w, r });
+    console.error(
+      `[${w.id}] checks passed; ${w.title}: ratio ${r.ratio.toFixed(2)}, al ${
+        r.authlaneFloor.toFixed(2)
+      }× floor (${((performance.now() - started) / 1000).toFixed(0)} s)`,
+    );
+  }
+  console.log("");
+  printTable(rows);
+
+  let cold: ColdStart | undefined;
+  if (!args.has("--no-cold")) {
+    cold = await coldStart(quick ? 5 : 25);
+    console.log(
+      `\nCold start (fresh \`deno run\`, median of ${cold.runs} runs each, interleaved):\n` +
+        `  empty script            ${cold.empty.toFixed(1)} ms\n` +
+        `  import mod.ts           ${cold.authlane.toFixed(1)} ms  → authlane adds ${
+          (cold.authlane - cold.empty).toFixed(1)
+        } ms\n` +
+        `  import "oauth4webapi"   ${cold.oauth4webapi.toFixed(1)} ms  → oauth4webapi adds ${
+          (cold.oauth4webapi - cold.empty).toFixed(1)
+        } ms\n` +
+        `  target authlane ≤ oauth4webapi: ${cold.authlane <= cold.oauth4webapi ? "yes" : "NO"}`,
+    );
+  }
+
+  let size: Size[] | undefined;
+  if (!args.has("--no-size")) {
+    size = await sizes();
+    console.log("\nShipped size (gzip: CompressionStream, default level):");
+    for (const s of size) {
+      console.log(
+        `  ${s.label.padEnd(72)} ${(s.raw / 1024).toFixed(1).padStart(6)} KB raw  ${
+          (s.gzip / 1024).toFixed(1).padStart(5)
+        } KB gzip`,
+      );
+    }
+  }
+  console.log(`\ntotal bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
+
+  if (jsonOut !== undefined) {
+    await Deno.writeTextFile(
+      jsonOut,
+      JSON.stringify(
+        {
+          quick,
+          cpu: cpuModel(),
+          cores: cpuCount(),
+          rows: rows.map(({ w, r, note }) => ({ id: w.id, title: w.title, result: r, note })),
+          cold,
+          size,
+        },
+        null,
+        2,
+      ),
+    );
+  }
+}
+
+await main();
