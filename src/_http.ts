@@ -290,8 +290,24 @@ export async function readText(
     if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes, response);
     return decodeUtf8(bytes, response);
   }
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
+  return decodeUtf8(
+    await readCappedBytes(response.body, maxBytes, () => tooLarge(maxBytes, response)),
+    response,
+  );
+}
+
+/**
+ * Reads a body stream while counting its (decoded) bytes, and cancels it as soon as they pass
+ * `maxBytes`, so an oversized body is never buffered whole. Shared by responses and by the
+ * requests authlane reads (form_post callbacks, logout tokens).
+ */
+export async function readCappedBytes(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+  tooLargeError: () => Error,
+): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -300,18 +316,18 @@ export async function readText(
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel();
-      throw tooLarge(maxBytes, response);
+      throw tooLargeError();
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return decodeUtf8(chunks[0]!, response);
+  if (chunks.length === 1) return chunks[0]!;
   const all = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {
     all.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return decodeUtf8(all, response);
+  return all;
 }
 
 const DIGITS = /^[0-9]{1,15}$/;

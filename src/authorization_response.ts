@@ -9,12 +9,15 @@
 
 import { assertAs, assertClient, assertNonEmptyString } from "./_assert.ts";
 import { markValidated } from "./_callback.ts";
-import { getContentType } from "./_http.ts";
+import { toText } from "./_encoding.ts";
+import { DEFAULT_MAX_RESPONSE_BYTES, getContentType, readCappedBytes } from "./_http.ts";
 import {
   argError,
   AuthorizationResponseError,
   INVALID_RESPONSE,
+  PARSE_ERROR,
   processingError,
+  RESPONSE_TOO_LARGE,
   unsupported,
 } from "./errors.ts";
 import { expectNoState, skipStateCheck } from "./symbols.ts";
@@ -226,6 +229,8 @@ export function validateAuthResponse(
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `request` is not a `Request`;
  *   `ERR_INVALID_ARG_VALUE` when it is not a `POST`, its content type is not
  *   `application/x-www-form-urlencoded`, or its body was already read.
+ * @throws {OperationProcessingError} `RESPONSE_TOO_LARGE` for a body over 1 MiB (read no
+ *   further), `PARSE_ERROR` for a body that is not UTF-8.
  * @example Usage
  * ```ts
  * import * as oauth from "@authlane/oauth";
@@ -255,5 +260,23 @@ export async function formPostResponse(request: Request): Promise<URLSearchParam
   if (request.bodyUsed) {
     throw argError('"request" body has already been used', "ERR_INVALID_ARG_VALUE");
   }
-  return new URLSearchParams(await request.text());
+  // The callback body comes from the user agent, so anyone can send it: read it under the same
+  // cap as responses, never buffering more.
+  const bytes = await readCappedBytes(
+    request.body,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    () =>
+      processingError(
+        `form_post body exceeds ${DEFAULT_MAX_RESPONSE_BYTES} bytes`,
+        RESPONSE_TOO_LARGE,
+        { maxBytes: DEFAULT_MAX_RESPONSE_BYTES },
+      ),
+  );
+  let text: string;
+  try {
+    text = toText(bytes);
+  } catch (cause) {
+    throw processingError("form_post body is not valid UTF-8", PARSE_ERROR, { cause });
+  }
+  return new URLSearchParams(text);
 }

@@ -6,7 +6,7 @@
  */
 
 import { assertAs, assertClient, assertNonEmptyString, isJsonObject } from "./_assert.ts";
-import { getContentType, type HttpOptions } from "./_http.ts";
+import { getContentType, type HttpOptions, readCappedBytes } from "./_http.ts";
 import { decodeJws } from "./_jose.ts";
 import {
   allowedAlgs,
@@ -250,26 +250,7 @@ async function readRequestText(request: Request): Promise<string> {
     await request.body?.cancel();
     throw tooLarge();
   }
-  if (request.body === null) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_REQUEST_BYTES) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readCappedBytes(request.body, MAX_REQUEST_BYTES, tooLarge);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (cause) {

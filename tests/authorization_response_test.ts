@@ -487,3 +487,37 @@ Deno.test("formPostResponse() refuses a request that is not a form POST", async 
     "ERR_INVALID_ARG_TYPE",
   );
 });
+
+Deno.test("formPostResponse() refuses a body over the cap without buffering it whole", async () => {
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += 64 * 1024;
+      controller.enqueue(new TextEncoder().encode("a".repeat(64 * 1024)));
+    },
+  });
+  const request = new Request("https://app.example/cb", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
+  await assertOAuthError(
+    () => oauth.formPostResponse(request),
+    oauth.OperationProcessingError,
+    oauth.RESPONSE_TOO_LARGE,
+  );
+  assert.ok(pulled < 4 * 1024 * 1024, `read ${pulled} bytes`);
+});
+
+Deno.test("formPostResponse() refuses a body that is not UTF-8", async () => {
+  const request = new Request("https://app.example/cb", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new Uint8Array([0x63, 0x6f, 0x64, 0x65, 0x3d, 0xff, 0xfe]),
+  });
+  await assertOAuthError(
+    () => oauth.formPostResponse(request),
+    oauth.OperationProcessingError,
+    oauth.PARSE_ERROR,
+  );
+});
