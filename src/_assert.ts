@@ -77,3 +77,15 @@ export function toSearchParams(
   }
   throw argError(`${name} must be URLSearchParams, a record of strings, or an array of pairs`);
 }
+
+/**
+ * Parses an absolute URL, or returns `null`. Like `URL.parse`, which Node.js only has since
+ * 20.18 / 22.1, so the bundle keeps working on older runtimes.
+ */
+export function parseUrl(value: string): URL | null {
+  try {
+    return new URL(value);
+  } catch {
+    return null;
+  }
+}

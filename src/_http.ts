@@ -8,7 +8,7 @@
  * @module
  */
 
-import { isJsonObject } from "./_assert.ts";
+import { isJsonObject, parseUrl } from "./_assert.ts";
 import { toText } from "./_encoding.ts";
 import {
   argError,
@@ -119,7 +119,7 @@ export function resolveEndpoint(
       { attribute: endpoint },
     );
   }
-  const url = typeof value === "string" ? URL.parse(value) : null;
+  const url = typeof value === "string" ? parseUrl(value) : null;
   if (url === null) {
     throw processingError(
       `authorization server metadata ${JSON.stringify(endpoint)} must be a URL`,

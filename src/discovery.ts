@@ -10,7 +10,7 @@
  * @module
  */
 
-import { assertResponse, assertURL, isJsonObject } from "./_assert.ts";
+import { assertResponse, assertURL, isJsonObject, parseUrl } from "./_assert.ts";
 import {
   checkProtocol,
   checkStatus,
@@ -312,7 +312,7 @@ export async function processDiscoveryResponse(
       body,
     });
   }
-  if (!skipIssuerCheck && URL.parse(body.issuer)?.href !== expectedIssuerIdentifier.href) {
+  if (!skipIssuerCheck && parseUrl(body.issuer)?.href !== expectedIssuerIdentifier.href) {
     throw processingError(
       '"response" body "issuer" property does not match the expected value',
       JSON_ATTRIBUTE_COMPARISON,

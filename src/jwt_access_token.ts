@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assertAs, assertNonEmptyString, isJsonObject } from "./_assert.ts";
+import { assertAs, assertNonEmptyString, isJsonObject, parseUrl } from "./_assert.ts";
 import type { HttpOptions } from "./_http.ts";
 import {
   type DecodedJws,
@@ -541,7 +541,7 @@ async function checkProofSignature(jws: DecodedJws, alg: string): Promise<JWK> {
 }
 
 function normalizeHtu(value: string): string | undefined {
-  const url = URL.parse(value);
+  const url = parseUrl(value);
   if (url === null) return undefined;
   url.search = "";
   url.hash = "";

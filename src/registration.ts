@@ -6,7 +6,13 @@
  * @module
  */
 
-import { assertAs, assertNonEmptyString, assertResponse, isJsonObject } from "./_assert.ts";
+import {
+  assertAs,
+  assertNonEmptyString,
+  assertResponse,
+  isJsonObject,
+  parseUrl,
+} from "./_assert.ts";
 import {
   checkProtocol,
   checkStatus,
@@ -204,7 +210,7 @@ export async function clientConfigurationRequest(
     '"registration.registration_access_token"',
   );
   assertMethod(method);
-  const url = URL.parse(registration.registration_client_uri);
+  const url = parseUrl(registration.registration_client_uri);
   if (url === null) {
     throw argError(
       '"registration.registration_client_uri" must be an absolute URL',
@@ -397,7 +403,7 @@ function checkClientInformation(body: JsonObject): void {
   if (uri === undefined && token === undefined) return;
   requireString(body, "registration_access_token");
   requireString(body, "registration_client_uri");
-  if (!URL.canParse(uri as string)) {
+  if (parseUrl(uri as string) === null) {
     throw invalid(
       '"response" body "registration_client_uri" property must be an absolute URL',
       body,
