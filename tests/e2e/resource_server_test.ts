@@ -194,6 +194,9 @@ Deno.test("validateJwtAccessToken() accepts a DPoP-bound token with the client's
 
   // A thief's own, valid proof: the key is not the one the token is bound to.
   const thief = oauth.DPoP(client, await oauth.generateKeyPair("ES256"));
+  // Computed first: an await among assertOAuthError's arguments would leave the pending
+  // validation's rejection unobserved for a moment, which Deno reports as an uncaught error.
+  const thiefJkt = await thief.calculateThumbprint();
   await assertOAuthError(
     oauth.validateJwtAccessToken(
       as,
@@ -203,7 +206,7 @@ Deno.test("validateJwtAccessToken() accepts a DPoP-bound token with the client's
     ),
     oauth.OperationProcessingError,
     oauth.JWT_CLAIM_COMPARISON,
-    { claim: "cnf.jkt", expected: await thief.calculateThumbprint() },
+    { claim: "cnf.jkt", expected: thiefJkt },
   );
 
   // The genuine proof replayed on another request: htm and htu no longer match.
