@@ -93,21 +93,36 @@ export function decodeJws(jws: string): DecodedJws {
   // the claims-only paths (an ID token trusted on TLS) never need them. A signature segment that
   // is not plainly base64url is decoded now, so a malformed one still fails here, as before.
   const encodedSignature = jws.slice(second + 1);
-  let signature: Uint8Array<ArrayBuffer> | undefined;
+  const decoded = new LazyJws(header, claims, jws, second);
   if (!PLAIN_BASE64URL.test(encodedSignature) || encodedSignature.length % 4 === 1) {
-    signature = decodeSegment(encodedSignature, "signature");
+    void decoded.signature;
   }
-  let signingInput: Uint8Array<ArrayBuffer> | undefined;
-  return {
-    header,
-    claims,
-    get signature(): Uint8Array<ArrayBuffer> {
-      return signature ??= decodeSegment(encodedSignature, "signature");
-    },
-    get signingInput(): Uint8Array<ArrayBuffer> {
-      return signingInput ??= toBytes(jws.slice(0, second));
-    },
-  };
+  return decoded;
+}
+
+/** A {@link DecodedJws} whose signature and signing input are made on first use. */
+class LazyJws implements DecodedJws {
+  header: JsonObject;
+  claims: JsonObject;
+  #jws: string;
+  #second: number;
+  #signature: Uint8Array<ArrayBuffer> | undefined;
+  #signingInput: Uint8Array<ArrayBuffer> | undefined;
+
+  constructor(header: JsonObject, claims: JsonObject, jws: string, second: number) {
+    this.header = header;
+    this.claims = claims;
+    this.#jws = jws;
+    this.#second = second;
+  }
+
+  get signature(): Uint8Array<ArrayBuffer> {
+    return this.#signature ??= decodeSegment(this.#jws.slice(this.#second + 1), "signature");
+  }
+
+  get signingInput(): Uint8Array<ArrayBuffer> {
+    return this.#signingInput ??= toBytes(this.#jws.slice(0, this.#second));
+  }
 }
 
 function assertSupportedHeader(header: JsonObject): void {
