@@ -108,30 +108,40 @@ async function runOnce(script: string): Promise<number> {
 interface ColdStart {
   empty: number;
   authlane: number;
+  /** authlane bundled into one JavaScript file: start-up cost without per-module loading. */
+  authlaneBundled: number;
   oauth4webapi: number;
   runs: number;
 }
 
 async function coldStart(runs: number): Promise<ColdStart> {
-  const scripts = {
-    empty: "bench/_cold/empty.ts",
-    authlane: "bench/_cold/authlane.ts",
-    oauth4webapi: "bench/_cold/oauth4webapi.ts",
-  } as const;
-  const names = Object.keys(scripts) as (keyof typeof scripts)[];
-  // One untimed run each fills Deno's transpile cache.
-  for (const name of names) await runOnce(scripts[name]);
-  const times: Record<string, number[]> = { empty: [], authlane: [], oauth4webapi: [] };
-  for (let round = 0; round < runs; round++) {
-    const order = round % 2 === 0 ? names : [...names].reverse();
-    for (const name of order) times[name]!.push(await runOnce(scripts[name]));
+  const dir = await Deno.makeTempDir({ prefix: "authlane-cold-" });
+  try {
+    await bundle("mod.ts", [], dir, "authlane");
+    const scripts = {
+      empty: "bench/_cold/empty.ts",
+      authlane: "bench/_cold/authlane.ts",
+      authlaneBundled: `${dir}/authlane.js`,
+      oauth4webapi: "bench/_cold/oauth4webapi.ts",
+    } as const;
+    const names = Object.keys(scripts) as (keyof typeof scripts)[];
+    // One untimed run each fills Deno's transpile and code caches.
+    for (const name of names) await runOnce(scripts[name]);
+    const times: Record<string, number[]> = {};
+    for (let round = 0; round < runs; round++) {
+      const order = round % 2 === 0 ? names : [...names].reverse();
+      for (const name of order) (times[name] ??= []).push(await runOnce(scripts[name]));
+    }
+    return {
+      empty: median(times.empty!),
+      authlane: median(times.authlane!),
+      authlaneBundled: median(times.authlaneBundled!),
+      oauth4webapi: median(times.oauth4webapi!),
+      runs,
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
-  return {
-    empty: median(times.empty!),
-    authlane: median(times.authlane!),
-    oauth4webapi: median(times.oauth4webapi!),
-    runs,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,6 +326,9 @@ async function main(): Promise<void> {
         `  import mod.ts           ${cold.authlane.toFixed(1)} ms  → authlane adds ${
           (cold.authlane - cold.empty).toFixed(1)
         } ms\n` +
+        `  authlane as one bundle  ${cold.authlaneBundled.toFixed(1)} ms  → adds ${
+          (cold.authlaneBundled - cold.empty).toFixed(1)
+        } ms (same code as one module instead of mod.ts + src/)\n` +
         `  import "oauth4webapi"   ${cold.oauth4webapi.toFixed(1)} ms  → oauth4webapi adds ${
           (cold.oauth4webapi - cold.empty).toFixed(1)
         } ms\n` +
