@@ -38,6 +38,10 @@ export interface Result {
   authlaneFloor: number;
   /** oauth4webapi per-op time as a multiple of the floor's. */
   oauth4webapiFloor: number;
+  /** authlane per-op time as a multiple of the platform op's (crypto-bound workloads). */
+  authlanePlatform?: number;
+  /** oauth4webapi per-op time as a multiple of the platform op's. */
+  oauth4webapiPlatform?: number;
   /** Building one input (Response, Request or URL), in microseconds. */
   buildUs: number;
   /** Spread of the per-round ratio: [min, max]. */
@@ -110,6 +114,11 @@ export async function measure<I>(w: Workload<I>, plan: Plan): Promise<Result> {
   const bFloor: number[] = [];
   const builds: number[] = [];
   const wallRatios: number[] = [];
+  const aPlatform: number[] = [];
+  const bPlatform: number[] = [];
+  const platform = w.platform;
+  const perP = platform === undefined ? 0 : await warm(w, platform, plan.warmupMs / 2);
+  const nPlatform = platform === undefined ? 0 : batchSize(perP, plan);
 
   /** Per-op [CPU ms, wall ms] of one batch. */
   const run = async (op: Op<I>, n: number): Promise<[number, number]> => {
@@ -141,6 +150,11 @@ export async function measure<I>(w: Workload<I>, plan: Plan): Promise<Result> {
     wallRatios.push(b[1] / a[1]);
     aFloor.push(a[0] / f[0]);
     bFloor.push(b[0] / f[0]);
+    if (platform !== undefined) {
+      const p = await run(platform, nPlatform);
+      aPlatform.push(a[0] / p[0]);
+      bPlatform.push(b[0] / p[0]);
+    }
   }
   return {
     authlaneOps: median(aOps),
@@ -149,6 +163,8 @@ export async function measure<I>(w: Workload<I>, plan: Plan): Promise<Result> {
     ratio: median(ratios),
     authlaneFloor: median(aFloor),
     oauth4webapiFloor: median(bFloor),
+    authlanePlatform: aPlatform.length > 0 ? median(aPlatform) : undefined,
+    oauth4webapiPlatform: bPlatform.length > 0 ? median(bPlatform) : undefined,
     buildUs: median(builds),
     ratioRange: [Math.min(...ratios), Math.max(...ratios)],
     wallRatio: median(wallRatios),

@@ -50,6 +50,13 @@ export interface Workload<I = unknown> {
   authlane: Op<I>;
   oauth4webapi: Op<I>;
   floor: Op<I>;
+  /**
+   * For crypto-bound workloads: the whole operation done with raw Web APIs and no checks (read the
+   * input, decode the JWT, verify), i.e. what even a library with zero overhead would pay.
+   */
+  platform?: Op<I>;
+  /** What the platform column measures. */
+  platformLabel?: string;
   /** Correctness checks run before timing; returns the failures (empty when all pass). */
   check(): Promise<string[]>;
 }
@@ -302,6 +309,11 @@ async function codeGrantWorkloads(
       authlane: alSig,
       oauth4webapi: owSig,
       floor: () => verify(),
+      platform: async (res) => {
+        await parseFloor(res);
+        return await verify();
+      },
+      platformLabel: `Response.json() + JWT payload decode + crypto.subtle.verify ${key.alg}`,
       async check() {
         const failures: string[] = [];
         await sigChecks(failures);
@@ -346,6 +358,12 @@ async function accessTokenWorkload(f: Fixtures): Promise<Workload<Request>> {
     authlane: (req) => al(req),
     oauth4webapi: (req) => ow(req),
     floor: () => verify(),
+    platform: (req) => {
+      const token = req.headers.get("authorization")!.slice(7);
+      JSON.parse(new TextDecoder().decode(fromB64u(token.split(".")[1]!)));
+      return verify();
+    },
+    platformLabel: "Authorization header + JWT payload decode + crypto.subtle.verify ES256",
     async check() {
       const failures: string[] = [];
       for (const [name, run] of [["authlane", al], ["oauth4webapi", ow]] as const) {

@@ -265,6 +265,19 @@ function printTable(rows: { w: Workload; r?: Result; note?: string }[]): void {
   }
   console.log("\nFloors:");
   for (const { w } of rows) console.log(`  ${w.id}: ${w.floorLabel}`);
+  const withPlatform = rows.filter(({ r }) => r?.authlanePlatform !== undefined);
+  if (withPlatform.length > 0) {
+    console.log(
+      "\nCrypto-bound workloads against the whole operation done with raw Web APIs (no checks):",
+    );
+    for (const { w, r } of withPlatform) {
+      console.log(
+        `  ${w.id}: authlane ${r!.authlanePlatform!.toFixed(2)}×, oauth4webapi ${
+          r!.oauth4webapiPlatform!.toFixed(2)
+        }× of "${w.platformLabel}"`,
+      );
+    }
+  }
 }
 
 async function main(): Promise<void> {
