@@ -490,24 +490,9 @@ function hashForAlg(alg: string, crv?: string): string {
   });
 }
 
-/** The last string hashed and its hash: a DPoP client hashes the same access token per request. */
-let lastHashed: { input: string; hash: Promise<string> } | undefined;
-
-/**
- * SHA-256 of bytes, base64url-encoded (`ath`, `x5t#S256`). The hash of the last string is
- * remembered: a DPoP proof's `ath` (RFC 9449 §4.2) hashes the same access token on every request,
- * and each Web Crypto digest is an asynchronous round trip costing more than the hash itself.
- */
+/** SHA-256 of bytes or of a string's UTF-8, base64url-encoded (`ath`, `x5t#S256`). */
 export function sha256Base64Url(input: string | Uint8Array<ArrayBuffer>): Promise<string> {
-  if (typeof input !== "string") return digestBase64Url(input);
-  if (lastHashed?.input === input) return lastHashed.hash;
-  const hash = digestBase64Url(toBytes(input));
-  const entry = { input, hash };
-  lastHashed = entry;
-  hash.catch(() => {
-    if (lastHashed === entry) lastHashed = undefined;
-  });
-  return hash;
+  return digestBase64Url(typeof input === "string" ? toBytes(input) : input);
 }
 
 async function digestBase64Url(bytes: Uint8Array<ArrayBuffer>): Promise<string> {

@@ -57,6 +57,8 @@ class DPoPSigner implements DPoPHandle, DPoPProofSigner {
   #jwk: Promise<JWK> | undefined;
   #thumbprint: Promise<string> | undefined;
 
+  #lastAth: { token: string; ath: Promise<string> } | undefined;
+
   constructor(
     client: Pick<Client, typeof clockSkew>,
     privateKey: CryptoKey,
@@ -98,10 +100,27 @@ class DPoPSigner implements DPoPHandle, DPoPProofSigner {
       htu: htuOf(url),
       nonce: this.#nonceFor(url.origin),
       // RFC 9449 §4.2: ath binds the proof to the access token it is presented with.
-      ath: accessToken === undefined ? undefined : await sha256Base64Url(accessToken),
+      ath: accessToken === undefined ? undefined : await this.#athFor(accessToken),
     };
     this.#modify?.(header, payload);
     headers.set("dpop", await signJwt(header, payload, this.#privateKey));
+  }
+
+  /**
+   * The `ath` of the last access token this handle proved, remembered on the handle (which lives
+   * as long as the caller's tokens do), since a client presents the same token on many requests
+   * and each Web Crypto digest is an asynchronous round trip.
+   */
+  #athFor(accessToken: string): Promise<string> {
+    const last = this.#lastAth;
+    if (last?.token === accessToken) return last.ath;
+    const ath = sha256Base64Url(accessToken);
+    const entry = { token: accessToken, ath };
+    this.#lastAth = entry;
+    ath.catch(() => {
+      if (this.#lastAth === entry) this.#lastAth = undefined;
+    });
+    return ath;
   }
 
   /** RFC 9449 §8, §9: remembers the `DPoP-Nonce` of any response, per origin. */
