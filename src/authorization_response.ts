@@ -43,9 +43,10 @@ const SINGLE_PARAMETERS = [
 /** Parameters that only implicit or hybrid responses carry (RFC 6749 §4.2.2, OIDC Core §3.3.2.5). */
 const FRONT_CHANNEL_TOKENS = ["id_token", "token", "access_token"];
 
+/** The caller's parameters, read in place; the one copy is the validated result. */
 function toParameters(parameters: unknown): URLSearchParams {
-  if (parameters instanceof URL) return new URLSearchParams(parameters.searchParams);
-  if (parameters instanceof URLSearchParams) return new URLSearchParams(parameters);
+  if (parameters instanceof URL) return parameters.searchParams;
+  if (parameters instanceof URLSearchParams) return parameters;
   throw argError('"parameters" must be an instance of URLSearchParams or URL');
 }
 
