@@ -1,9 +1,10 @@
 /**
  * JOSE mechanics (RFC 7515, RFC 7518, RFC 7519, RFC 7638): compact JWS parsing, signature creation
  * and verification, JWK import with a per-JWK cache, key-to-`alg` mapping and JWK thumbprints.
- * The ONLY file that imports `jose`, and only lazily (JWK thumbprints): key import and export,
- * signing and verifying are a few Web Crypto calls, and not loading a JOSE library at start-up
- * keeps authlane's cold start down. jose's errors stop here and become authlane's.
+ * The ONLY file that imports `jose`, and only its JWK thumbprint module (`jose/jwk/thumbprint`):
+ * key import and export, signing and verifying are a few Web Crypto calls, and a subpath import
+ * keeps both the cold start and a bundle small (a dynamic `import("jose")` made bundlers include
+ * all of jose). jose's errors stop here and become authlane's.
  *
  * Signing and verifying call Web Crypto directly on cached keys: that is the hot path (ID token,
  * JWT access token, DPoP), and the JWS signing input is simple enough that a second parse of the
@@ -12,6 +13,7 @@
  * @module
  */
 
+import { calculateJwkThumbprint } from "jose/jwk/thumbprint";
 import { isJsonObject } from "./_assert.ts";
 import {
   base64UrlToText,
@@ -443,12 +445,10 @@ export async function exportPublicJwk(key: CryptoKey): Promise<JWK> {
 }
 
 /**
- * The RFC 7638 JWK SHA-256 thumbprint of a public key. jose is loaded on the first call only
- * (a DPoP handle's or a DPoP-bound token's first thumbprint), so importing authlane does not load
- * a JOSE library.
+ * The RFC 7638 JWK SHA-256 thumbprint of a public key, from jose's thumbprint module alone (a
+ * subpath import: a few small modules at start-up, and bundlers keep only what it needs).
  */
 export async function jwkThumbprint(jwk: JWK): Promise<string> {
-  const { calculateJwkThumbprint } = await import("jose");
   return await calculateJwkThumbprint(
     jwk as Parameters<typeof calculateJwkThumbprint>[0],
     "sha256",
