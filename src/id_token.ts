@@ -127,6 +127,9 @@ export function validateIdTokenClaims(
   if (checks.authTime) checkAuthTime(claims, client, checks.maxAge, now);
   if (checks.expectedNonce !== undefined) {
     const expected = checks.expectedNonce === expectNoNonce ? undefined : checks.expectedNonce;
+    // A nonce was sent: its absence is a missing claim (INVALID_RESPONSE, as in oauth4webapi),
+    // its replacement a failed comparison.
+    if (expected !== undefined) requireClaims(claims, ["nonce"]);
     if (claims.nonce !== expected) {
       throw processingError('unexpected ID Token "nonce" claim value', JWT_CLAIM_COMPARISON, {
         claims,
