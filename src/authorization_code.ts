@@ -101,7 +101,8 @@ export interface ProcessAuthorizationCodeResponseOptions extends ProcessTokenRes
   maxAge?: number | typeof skipAuthTimeCheck;
   /**
    * Whether the response must contain an ID token. It is also required when `expectedNonce` is a
-   * string: a nonce was sent, so an OpenID Connect response is expected.
+   * string (a nonce was sent, so an OpenID Connect response is expected) or `maxAge` is a number
+   * (the `auth_time` check needs one).
    * @default false
    */
   requireIdToken?: boolean;
@@ -114,9 +115,9 @@ export interface ProcessAuthorizationCodeResponseOptions extends ProcessTokenRes
  * `[clockTolerance]`, `nonce`, and `auth_time` against `maxAge` / `default_max_age` /
  * `require_auth_time`; unknown `crit` headers are refused.
  *
- * authlane requires an ID token when `expectedNonce` is a string (oauth4webapi only does when
- * `requireIdToken` is set): a client that sent a nonce asked for OpenID Connect, and a response
- * without the ID token would otherwise skip the nonce check silently.
+ * An ID token is required when `requireIdToken` is set or `maxAge` is a number, and also (unlike
+ * oauth4webapi) when `expectedNonce` is a string: a client that sent a nonce asked for OpenID
+ * Connect, and a response without the ID token would otherwise skip the nonce check silently.
  *
  * @param as Authorization server metadata.
  * @param client Client metadata.
@@ -160,6 +161,9 @@ export async function processAuthorizationCodeResponse(
     expectedNonce,
     maxAge: options?.maxAge,
     authTime: true,
-    requireIdToken: options?.requireIdToken === true || typeof expectedNonce === "string",
+    // As in oauth4webapi, a numeric maxAge asks for OpenID Connect: without an ID token the
+    // max_age check (OpenID Connect Core §3.1.3.7 (13)) would be skipped silently.
+    requireIdToken: options?.requireIdToken === true || typeof expectedNonce === "string" ||
+      typeof options?.maxAge === "number",
   });
 }

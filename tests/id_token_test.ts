@@ -615,6 +615,31 @@ Deno.test("processAuthorizationCodeResponse() refuses a response without id_toke
   );
 });
 
+Deno.test("processAuthorizationCodeResponse() refuses a response without id_token when maxAge was sent", async () => {
+  // As in oauth4webapi: a numeric maxAge asks for OpenID Connect, and without the ID token the
+  // max_age check would be skipped silently.
+  const server = createFakeAs();
+  await assertOAuthError(
+    async () =>
+      oauth.processAuthorizationCodeResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, undefined),
+        { maxAge: 300 },
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { attribute: "id_token" },
+  );
+  const skipped = await oauth.processAuthorizationCodeResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, undefined),
+    { maxAge: oauth.skipAuthTimeCheck },
+  );
+  assert.equal(skipped.id_token, undefined);
+});
+
 Deno.test("processAuthorizationCodeResponse() accepts a plain OAuth response without id_token by default", async () => {
   const server = createFakeAs();
   const result = await oauth.processAuthorizationCodeResponse(
