@@ -43,6 +43,22 @@ const SINGLE_PARAMETERS = [
 /** Parameters that only implicit or hybrid responses carry (RFC 6749 §4.2.2, OIDC Core §3.3.2.5). */
 const FRONT_CHANNEL_TOKENS = ["id_token", "token", "access_token"];
 
+/** Parameters holding a token or a whole JWT (RFC 6749 §4.2.2, OIDC Core §3.3.2.5, JARM). */
+const TOKEN_PARAMETERS = ["access_token", "token", "id_token", "refresh_token", "response"];
+
+/**
+ * A copy of the parameters for an error's `cause`, with token values replaced: a refused
+ * response may still carry a real token (an implicit response with a forged `state`), and a
+ * `cause` ends up in logs. The copy also keeps the `cause` from changing with the caller's object.
+ */
+function evidence(params: URLSearchParams): URLSearchParams {
+  const copy = new URLSearchParams();
+  for (const [name, value] of params) {
+    copy.append(name, TOKEN_PARAMETERS.includes(name) ? "[redacted]" : value);
+  }
+  return copy;
+}
+
 /** The caller's parameters, read in place; the one copy is the validated result. */
 function toParameters(parameters: unknown): URLSearchParams {
   if (parameters instanceof URL) return parameters.searchParams;
@@ -61,7 +77,7 @@ function checkSingleValues(params: URLSearchParams): void {
     if (params.getAll(name).length > 1) {
       throw processingError(`"${name}" parameter must be provided only once`, INVALID_RESPONSE, {
         parameter: name,
-        parameters: params,
+        parameters: evidence(params),
       });
     }
   }
@@ -74,7 +90,7 @@ function checkIssuer(as: AuthorizationServer, params: URLSearchParams): void {
     if (as.authorization_response_iss_parameter_supported === true) {
       throw processingError('response parameter "iss" (issuer) missing', INVALID_RESPONSE, {
         expected: as.issuer,
-        parameters: params,
+        parameters: evidence(params),
       });
     }
     return;
@@ -82,7 +98,7 @@ function checkIssuer(as: AuthorizationServer, params: URLSearchParams): void {
   if (iss !== as.issuer) {
     throw processingError('unexpected "iss" (issuer) response parameter value', INVALID_RESPONSE, {
       expected: as.issuer,
-      parameters: params,
+      parameters: evidence(params),
     });
   }
 }
@@ -97,7 +113,7 @@ function checkState(
   if (expectedState === expectNoState) {
     if (state !== null) {
       throw processingError('unexpected "state" response parameter encountered', INVALID_RESPONSE, {
-        parameters: params,
+        parameters: evidence(params),
       });
     }
     return;
@@ -105,13 +121,13 @@ function checkState(
   if (state === null) {
     throw processingError('response parameter "state" missing', INVALID_RESPONSE, {
       expected: expectedState,
-      parameters: params,
+      parameters: evidence(params),
     });
   }
   if (state !== expectedState) {
     throw processingError('unexpected "state" response parameter value', INVALID_RESPONSE, {
       expected: expectedState,
-      parameters: params,
+      parameters: evidence(params),
     });
   }
 }
@@ -149,7 +165,8 @@ function checkState(
  *   `parameters` or `expectedState` (an empty string included).
  * @throws {OperationProcessingError} `INVALID_RESPONSE` for a repeated parameter
  *   (`cause.parameter`), a JARM `response`, a wrong or missing `iss`, or a wrong, missing or
- *   unexpected `state` (`cause.expected`, `cause.parameters`).
+ *   unexpected `state` (`cause.expected`, and `cause.parameters`: a copy of the response in which
+ *   token and JWT values are `"[redacted]"`).
  * @throws {AuthorizationResponseError} `AUTHORIZATION_RESPONSE_ERROR` for an error response;
  *   `error` and `error_description` are copied onto it.
  * @throws {UnsupportedOperationError} `UNSUPPORTED_OPERATION` for implicit and hybrid responses.
@@ -199,14 +216,14 @@ export function validateAuthResponse(
     throw processingError(
       '"parameters" contains a JARM response, use validateJwtAuthResponse() instead of validateAuthResponse()',
       INVALID_RESPONSE,
-      { parameters: params },
+      { parameters: evidence(params) },
     );
   }
   checkIssuer(as, params);
   checkState(params, expectedState);
   if (params.has("error")) {
     throw new AuthorizationResponseError("authorization response from the server is an error", {
-      cause: params,
+      cause: evidence(params),
     });
   }
   for (const name of FRONT_CHANNEL_TOKENS) {

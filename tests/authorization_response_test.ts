@@ -401,6 +401,49 @@ Deno.test("validateAuthResponse() refuses implicit and hybrid responses as unsup
 
 // -- arguments ------------------------------------------------------------------------------------
 
+Deno.test("token leakage: validateAuthResponse() redacts tokens from the cause of a refused response", async () => {
+  const token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ2aWN0aW0ifQ.c2lnbmF0dXJl";
+  const leaky = { access_token: token, id_token: token, token, response: token };
+  const input = callback({ code: "c0de", state: "forged", iss: ISSUER, ...leaky });
+  const check = (cause: unknown) => {
+    const parameters = (cause as { parameters: URLSearchParams }).parameters;
+    assert.notEqual(parameters, input);
+    for (const name of Object.keys(leaky)) assert.equal(parameters.get(name), "[redacted]");
+    assert.equal(parameters.get("code"), "c0de");
+  };
+  // state, iss, repeated parameters and JARM checks all report the parameters.
+  await assertOAuthError(
+    () => oauth.validateAuthResponse(AS, CLIENT, input, STATE),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    check,
+  );
+  input.set("state", STATE);
+  input.set("iss", "https://attacker.example");
+  await assertOAuthError(
+    () => oauth.validateAuthResponse(AS, CLIENT, input, STATE),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    check,
+  );
+  assert.equal(input.get("access_token"), token, "the caller's parameters are left untouched");
+  const error = callback({
+    error: "access_denied",
+    state: STATE,
+    iss: ISSUER,
+    access_token: token,
+  });
+  await assertOAuthError(
+    () => oauth.validateAuthResponse(AS, CLIENT, error, STATE),
+    oauth.AuthorizationResponseError,
+    oauth.AUTHORIZATION_RESPONSE_ERROR,
+    (cause) => {
+      assert.equal((cause as URLSearchParams).get("access_token"), "[redacted]");
+      assert.equal((cause as URLSearchParams).get("error"), "access_denied");
+    },
+  );
+});
+
 Deno.test("validateAuthResponse() refuses parameters that are neither URLSearchParams nor URL", async () => {
   for (const value of [`code=c&iss=${ISSUER}`, { code: "c" }, undefined]) {
     await assertTypeError(
