@@ -1,6 +1,6 @@
 /**
- * The refresh token grant (RFC 6749 §6), with the checks OpenID Connect Core §12.2 applies to a
- * refreshed ID token.
+ * The refresh token grant (RFC 6749 §6), validating a refreshed ID token as OpenID Connect Core
+ * §12.2 allows without the original one (the caller compares `sub` and `auth_time`).
  *
  * @module
  */
@@ -63,6 +63,10 @@ export async function refreshTokenGrantRequest(
 /**
  * Validates a refresh token grant response; an ID token in it is validated like the original one
  * (`alg`, `iss`, `aud`/`azp`, `exp`/`nbf`), without `nonce` or `auth_time` expectations.
+ *
+ * OpenID Connect Core §12.2 also requires the refreshed ID token's `sub` (and its `auth_time`, when
+ * present) to equal the original ID token's. This function does not receive the original claims,
+ * so compare them yourself: `getValidatedIdTokenClaims(result)?.sub === original.sub`.
  *
  * @param as Authorization server metadata.
  * @param client Client metadata.
