@@ -8,7 +8,8 @@
 import { assertNonEmptyString } from "./_assert.ts";
 import { isValidated } from "./_callback.ts";
 import { argError, INVALID_RESPONSE, processingError } from "./errors.ts";
-import { expectNoNonce, nopkce, type skipAuthTimeCheck } from "./symbols.ts";
+import { assertMaxAge } from "./id_token.ts";
+import { expectNoNonce, nopkce, skipAuthTimeCheck } from "./symbols.ts";
 import {
   processTokenEndpointResponse,
   type ProcessTokenResponseOptions,
@@ -157,13 +158,17 @@ export async function processAuthorizationCodeResponse(
   if (expectedNonce !== expectNoNonce) {
     assertNonEmptyString(expectedNonce, '"options.expectedNonce"');
   }
+  const maxAge = options?.maxAge;
+  if (maxAge !== undefined && maxAge !== skipAuthTimeCheck) {
+    assertMaxAge(maxAge, '"options.maxAge"');
+  }
   return await processTokenEndpointResponse(as, client, response, options, {
     expectedNonce,
-    maxAge: options?.maxAge,
+    maxAge,
     authTime: true,
     // As in oauth4webapi, a numeric maxAge asks for OpenID Connect: without an ID token the
     // max_age check (OpenID Connect Core §3.1.3.7 (13)) would be skipped silently.
     requireIdToken: options?.requireIdToken === true || typeof expectedNonce === "string" ||
-      typeof options?.maxAge === "number",
+      typeof maxAge === "number",
   });
 }

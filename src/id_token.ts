@@ -141,6 +141,16 @@ export function validateIdTokenClaims(
   return { jws, claims: claims as IDToken };
 }
 
+/** Refuses a `maxAge` (or `default_max_age`) that is not a non-negative number of seconds. */
+export function assertMaxAge(value: unknown, name: string): asserts value is number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw argError(
+      `${name} must be a non-negative number`,
+      typeof value === "number" ? "ERR_INVALID_ARG_VALUE" : "ERR_INVALID_ARG_TYPE",
+    );
+  }
+}
+
 function checkAuthTime(
   claims: Record<string, unknown>,
   client: Client,
@@ -149,11 +159,11 @@ function checkAuthTime(
 ): void {
   if (maxAgeOption === skipAuthTimeCheck) return;
   let maxAge = maxAgeOption;
-  if (maxAge === undefined && client.default_max_age !== undefined) maxAge = client.default_max_age;
-  if (
-    maxAge !== undefined && (typeof maxAge !== "number" || !Number.isFinite(maxAge) || maxAge < 0)
-  ) {
-    throw argError('"maxAge" must be a non-negative number', "ERR_INVALID_ARG_VALUE");
+  if (maxAge !== undefined) {
+    assertMaxAge(maxAge, '"maxAge"');
+  } else if (client.default_max_age !== undefined) {
+    maxAge = client.default_max_age;
+    assertMaxAge(maxAge, '"client.default_max_age"');
   }
   if (maxAge === undefined && client.require_auth_time !== true) return;
   if (claims.auth_time === undefined) {

@@ -484,6 +484,29 @@ Deno.test("processAuthorizationCodeResponse() refuses an empty expectedNonce bef
   await response.body?.cancel();
 });
 
+Deno.test("processAuthorizationCodeResponse() refuses an invalid maxAge before reading the response", async () => {
+  const server = createFakeAs();
+  for (
+    const [maxAge, code] of [
+      [-1, "ERR_INVALID_ARG_VALUE"],
+      [Number.NaN, "ERR_INVALID_ARG_VALUE"],
+      ["300", "ERR_INVALID_ARG_TYPE"],
+    ] as const
+  ) {
+    // No ID token: before, an invalid maxAge was only noticed when one came.
+    const response = await tokenResponse(server, undefined);
+    await assertTypeError(
+      () =>
+        oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
+          maxAge: maxAge as number,
+        }),
+      code,
+    );
+    assert.equal(response.bodyUsed, false);
+    await response.body?.cancel();
+  }
+});
+
 // --- auth_time and max_age (§3.1.3.7 (13)) ----------------------------------------------------
 
 Deno.test("processAuthorizationCodeResponse() refuses a stale auth_time under maxAge", async () => {
