@@ -141,7 +141,8 @@ function checkTokenResponseShape(body: JsonObject): void {
     if (
       value !== undefined && (typeof value !== "string" || (name !== "scope" && value.length === 0))
     ) {
-      throw invalid(`"response" body "${name}" property must be a non-empty string`, body, name);
+      const expected = name === "scope" ? "a string" : "a non-empty string";
+      throw invalid(`"response" body "${name}" property must be ${expected}`, body, name);
     }
   }
   const details = body.authorization_details;
