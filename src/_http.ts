@@ -279,10 +279,12 @@ export async function readText(
   // declared bytes) is read in one native call, without a stream, a reader and chunk copies.
   // Only for responses fetch() produced (type "basic"/"cors"), whose HTTP framing stops the body
   // at its Content-Length; a constructed Response (a customFetch's, an adapter's) may declare 44
-  // bytes and stream gigabytes, so it goes through the counting reader below.
+  // bytes and stream gigabytes, so it goes through the counting reader below. So does a response
+  // that also names a Transfer-Encoding: chunked framing overrides Content-Length (RFC 9112
+  // §6.3 (3)) and fetch keeps both headers, so the declared length bounds nothing.
   if (
     response.type !== "default" && length !== null && DIGITS.test(length) &&
-    !response.headers.has("content-encoding")
+    !response.headers.has("content-encoding") && !response.headers.has("transfer-encoding")
   ) {
     const bytes = typeof response.bytes === "function"
       ? await response.bytes()

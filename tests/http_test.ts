@@ -218,3 +218,51 @@ Deno.test("clientCredentialsGrantRequest() refuses a customFetch that returns so
     "ERR_INVALID_ARG_VALUE",
   );
 });
+
+Deno.test("processClientCredentialsResponse() refuses a chunked body over the cap even when it also declares a small Content-Length", async () => {
+  // RFC 9112 §6.3 (3): Transfer-Encoding overrides Content-Length, and fetch keeps both headers,
+  // so the declared 64 bytes must not be trusted to bound what is read.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const origin = `http://127.0.0.1:${listener.addr.port}`;
+  let sent = 0;
+  const served = (async () => {
+    const conn = await listener.accept();
+    try {
+      await conn.read(new Uint8Array(64 * 1024));
+      const encoder = new TextEncoder();
+      await conn.write(encoder.encode(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 64\r\n" +
+          "transfer-encoding: chunked\r\n\r\n",
+      ));
+      const chunk = encoder.encode(`10000\r\n${" ".repeat(0x10000)}\r\n`);
+      while (sent < 32 * 1024 * 1024) {
+        await conn.write(chunk);
+        sent += 0x10000;
+      }
+      await conn.write(encoder.encode("0\r\n\r\n"));
+    } catch {
+      // the client hung up, as it should
+    } finally {
+      conn.close();
+    }
+  })();
+  try {
+    const response = await oauth.clientCredentialsGrantRequest(
+      asFor(origin),
+      client,
+      auth,
+      {},
+      insecure,
+    );
+    assert.equal(response.headers.get("content-length"), "64");
+    await assertOAuthError(
+      () => oauth.processClientCredentialsResponse(asFor(origin), client, response),
+      oauth.OperationProcessingError,
+      oauth.RESPONSE_TOO_LARGE,
+    );
+  } finally {
+    await served;
+    listener.close();
+  }
+  assert.ok(sent < 16 * 1024 * 1024, `the server was read ${sent} bytes far past the cap`);
+});
