@@ -191,7 +191,8 @@ export async function selectVerificationKey(
     fresh = true;
   }
   // Repeated validations select the same key: remember it per (alg, kid) for this JWKS.
-  const memo = `${alg}\u0000${kid === undefined ? "\u0001" : kid}`;
+  // A kid is any string, so only its absence may be spelled without the separator.
+  const memo = kid === undefined ? alg : `${alg}\u0000${kid}`;
   const known = state.selected?.get(memo);
   if (known !== undefined) return await importPublicJwk(known, alg);
   let candidates = selectCandidates(state.jwks!.keys, alg, kid);

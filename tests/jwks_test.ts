@@ -104,6 +104,19 @@ Deno.test("validateApplicationLevelSignature() selects the single matching key o
   await validate(server, response);
 });
 
+Deno.test("validateApplicationLevelSignature() refuses a kid that names no key after a token without kid selected one", async () => {
+  const server = createFakeAs();
+  await validate(server, await processed(server, await server.idToken({}, { kid: undefined })));
+  // The remembered selection of the kid-less token must not answer for any kid string.
+  const response = await processed(server, await server.idToken({}, { kid: "\u0001" }));
+  await assertOAuthError(
+    () => validate(server, response),
+    oauth.OperationProcessingError,
+    oauth.KEY_SELECTION,
+    { candidates: 0 },
+  );
+});
+
 Deno.test("validateApplicationLevelSignature() refuses a token without kid when two keys could match", async () => {
   const server = createFakeAs();
   const second = await generateTestKey("ES256");
