@@ -1,23 +1,15 @@
 /**
  * Resource-server validation of JWT access tokens: the JWT profile (RFC 9068 §4) of tokens sent in
  * the `Authorization` header (RFC 6750 §2.1), with proof-of-possession for DPoP-bound tokens
- * (RFC 9449 §4.3, §7) and certificate-bound tokens (RFC 8705 §3, with the RFC 9440 `Client-Cert`
- * header as an opt-in certificate source).
+ * (RFC 9449 §4.3, §7; the proof checks live in `dpop_proof.ts`) and certificate-bound tokens
+ * (RFC 8705 §3, with the RFC 9440 `Client-Cert` header as an opt-in certificate source).
  *
  * @module
  */
 
-import { assertAs, assertNonEmptyString, isJsonObject, parseUrl } from "./_assert.ts";
+import { assertAs, assertNonEmptyString, isJsonObject } from "./_assert.ts";
 import type { HttpOptions } from "./_http.ts";
-import {
-  type DecodedJws,
-  decodeJws,
-  importPublicJwk,
-  jwkThumbprint,
-  sha256Base64Url,
-  SUPPORTED_ALGS,
-  verifySignature,
-} from "./_jose.ts";
+import { decodeJws, SUPPORTED_ALGS } from "./_jose.ts";
 import {
   checkAlg,
   checkAudience,
@@ -29,19 +21,15 @@ import {
 } from "./_jwt.ts";
 import { clientTime, toleranceOf } from "./_time.ts";
 import { calculateCertificateThumbprint } from "./certificate.ts";
+import { checkDPoP, checkTyp } from "./dpop_proof.ts";
 import {
   argError,
   INVALID_REQUEST,
   INVALID_RESPONSE,
   JWT_CLAIM_COMPARISON,
-  JWT_TIMESTAMP_CHECK,
-  type OAuthErrorCode,
-  OperationProcessingError,
   processingError,
   unsupported,
-  UnsupportedOperationError,
 } from "./errors.ts";
-import { selectCandidates } from "./jwks.ts";
 import type { clockSkew, clockTolerance } from "./symbols.ts";
 import type {
   AuthorizationDetails,
@@ -49,7 +37,6 @@ import type {
   HttpRequestOptions,
   JsonObject,
   JsonValue,
-  JWK,
   JWKSCacheOptions,
   JWTPayload,
 } from "./types.ts";
@@ -112,18 +99,12 @@ export interface ValidateJWTAccessTokenOptions extends HttpRequestOptions<"GET">
 }
 
 /** Seconds a DPoP proof stays acceptable after its `iat` (RFC 9449 §11.1). */
-export const DPOP_PROOF_MAX_AGE = 300;
+export { DPOP_PROOF_MAX_AGE } from "./dpop_proof.ts";
 
 const DEFAULT_SIGNING_ALGS: readonly string[] = [...SUPPORTED_ALGS];
 
 /** Required claims of a JWT access token (RFC 9068 §2.2). */
 const REQUIRED_CLAIMS = ["iss", "exp", "aud", "sub", "iat", "jti", "client_id"] as const;
-
-/** Required claims of a DPoP proof presented with an access token (RFC 9449 §4.2). */
-const PROOF_CLAIMS = ["iat", "jti", "htm", "htu", "ath"] as const;
-
-/** JWK members that only a private or symmetric key has (RFC 7518 §6). */
-const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"] as const;
 
 /** RFC 6750 §2.1 `b64token`. */
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
@@ -322,23 +303,6 @@ function readAuthorization(request: Request): { scheme: "bearer" | "dpop"; token
 }
 
 /**
- * Checks an explicit `typ` (RFC 8725 §3.11). Media types are case-insensitive and the
- * `application/` prefix may be omitted (RFC 7515 §4.1.9).
- */
-function checkTyp(header: JsonObject, expected: string, code: OAuthErrorCode): void {
-  const typ = header.typ;
-  const normalized = typeof typ === "string"
-    ? typ.toLowerCase().replace(/^application\//, "")
-    : undefined;
-  if (normalized !== expected) {
-    throw processingError('unexpected JWT "typ" header parameter value', code, {
-      header,
-      expected,
-    });
-  }
-}
-
-/**
  * Reads the token's confirmation method (RFC 7800 §3.1): `jkt` (RFC 9449 §6.1) or `x5t#S256`
  * (RFC 8705 §3.1). One method at most; an empty `cnf` binds nothing.
  */
@@ -368,184 +332,6 @@ function confirmationMethodOf(claims: JsonObject): ConfirmationMethod | undefine
     });
   }
   return method;
-}
-
-function invalidProof(message: string, cause: Record<string, unknown>): OperationProcessingError {
-  return processingError(message, INVALID_REQUEST, cause);
-}
-
-/** RFC 9449 §4.3 and §7.1: the DPoP proof of a request carrying a DPoP-bound access token. */
-async function checkDPoP(
-  request: Request,
-  scheme: "bearer" | "dpop",
-  token: string,
-  claims: JsonObject,
-  allowed: readonly string[],
-  options?: ValidateJWTAccessTokenOptions,
-): Promise<void> {
-  const proof = request.headers.get("dpop");
-  if (proof === null) {
-    throw invalidProof("operation indicated DPoP use but the request has no DPoP HTTP Header", {
-      header: "dpop",
-    });
-  }
-  if (scheme !== "dpop") {
-    throw invalidProof(
-      "operation indicated DPoP use but the request's Authorization HTTP Header scheme is not DPoP",
-      { header: "authorization", scheme },
-    );
-  }
-  const jkt = isJsonObject(claims.cnf) ? claims.cnf.jkt : undefined;
-  if (typeof jkt !== "string") {
-    throw invalidProof(
-      "operation indicated DPoP use but the JWT Access Token has no jkt confirmation claim",
-      { claims },
-    );
-  }
-  // (1) Headers joins repeated fields with ", "; a compact JWS holds neither character.
-  if (proof.includes(",") || proof.includes(" ")) {
-    throw invalidProof("the request must carry exactly one DPoP HTTP Header", { header: "dpop" });
-  }
-  // (2) a single well-formed JWT, (4) typ, (5) alg.
-  const jws = decodeProof(proof);
-  const header = jws.header;
-  checkTyp(header, "dpop+jwt", INVALID_REQUEST);
-  const alg = header.alg as string;
-  if (!allowed.includes(alg)) {
-    throw invalidProof('unexpected DPoP Proof "alg" header parameter', {
-      header,
-      expected: allowed,
-    });
-  }
-  if (!SUPPORTED_ALGS.has(alg)) {
-    throw unsupported(`unsupported JWS "alg" identifier ${JSON.stringify(alg)}`, { header });
-  }
-  // (7) a public key, (6) that verifies the signature.
-  const jwk = await checkProofSignature(jws, alg);
-  // (3) required claims.
-  const proofClaims = jws.claims;
-  requireClaims(proofClaims, PROOF_CLAIMS, INVALID_REQUEST);
-  for (const name of ["jti", "htm", "htu", "ath"] as const) {
-    const value = proofClaims[name];
-    if (typeof value !== "string" || value.length === 0) {
-      throw invalidProof(`unexpected JWT "${name}" claim type`, {
-        claims: proofClaims,
-        claim: name,
-      });
-    }
-  }
-  const iat = proofClaims.iat;
-  if (typeof iat !== "number" || !Number.isFinite(iat)) {
-    throw invalidProof('unexpected JWT "iat" claim type', { claims: proofClaims, claim: "iat" });
-  }
-  // (8) htm.
-  if (proofClaims.htm !== request.method) {
-    throw processingError("DPoP Proof htm mismatch", JWT_CLAIM_COMPARISON, {
-      claims: proofClaims,
-      claim: "htm",
-      expected: request.method,
-    });
-  }
-  // (9) htu, without query and fragment, after URL normalisation (RFC 3986 §6.2.2, §6.2.3).
-  const expectedHtu = normalizeHtu(request.url);
-  if (normalizeHtu(proofClaims.htu as string) !== expectedHtu) {
-    throw processingError("DPoP Proof htu mismatch", JWT_CLAIM_COMPARISON, {
-      claims: proofClaims,
-      claim: "htu",
-      expected: expectedHtu,
-    });
-  }
-  // (11) iat within the acceptance window (RFC 9449 §11.1).
-  const now = clientTime(options);
-  const tolerance = toleranceOf(options);
-  if (iat < now - DPOP_PROOF_MAX_AGE || iat > now + tolerance) {
-    throw processingError("DPoP Proof iat is not recent enough", JWT_TIMESTAMP_CHECK, {
-      claims: proofClaims,
-      claim: "iat",
-      now,
-      tolerance,
-      maxAge: DPOP_PROOF_MAX_AGE,
-    });
-  }
-  // (12) ath, and the key the token is bound to.
-  const ath = await sha256Base64Url(token);
-  if (proofClaims.ath !== ath) {
-    throw processingError("DPoP Proof ath mismatch", JWT_CLAIM_COMPARISON, {
-      claims: proofClaims,
-      claim: "ath",
-      expected: ath,
-    });
-  }
-  let thumbprint: string;
-  try {
-    thumbprint = await jwkThumbprint(jwk);
-  } catch (cause) {
-    throw invalidProof("DPoP Proof jwk header parameter has no RFC 7638 thumbprint", {
-      header,
-      cause,
-    });
-  }
-  if (thumbprint !== jkt) {
-    throw processingError("JWT Access Token confirmation mismatch", JWT_CLAIM_COMPARISON, {
-      claims,
-      claim: "cnf.jkt",
-      expected: thumbprint,
-    });
-  }
-}
-
-/** Decodes the proof; a malformed one is a defect of the request, not of a server's response. */
-function decodeProof(proof: string): DecodedJws {
-  try {
-    return decodeJws(proof);
-  } catch (cause) {
-    if (cause instanceof OperationProcessingError && cause.code === INVALID_RESPONSE) {
-      throw invalidProof("DPoP Proof is not a well-formed compact JWS", { cause });
-    }
-    throw cause;
-  }
-}
-
-/** RFC 9449 §4.3 (6), (7): the `jwk` header is a public key fit for `alg` and verifies the proof. */
-async function checkProofSignature(jws: DecodedJws, alg: string): Promise<JWK> {
-  const header = jws.header;
-  const jwk = header.jwk;
-  if (!isJsonObject(jwk)) {
-    throw invalidProof("DPoP Proof jwk header parameter must be a JSON object", { header });
-  }
-  if (jwk.kty === "oct" || PRIVATE_JWK_MEMBERS.some((member) => jwk[member] !== undefined)) {
-    throw invalidProof("DPoP Proof jwk header parameter must contain a public key", {
-      header: { ...header, jwk: { kty: jwk.kty } },
-    });
-  }
-  if (selectCandidates([jwk as JWK], alg, undefined).length !== 1) {
-    throw invalidProof('DPoP Proof jwk header parameter does not fit its "alg"', { header });
-  }
-  let key: CryptoKey;
-  try {
-    key = await importPublicJwk(jwk as JWK, alg);
-  } catch (cause) {
-    if (!(cause instanceof UnsupportedOperationError)) throw cause;
-    throw invalidProof("DPoP Proof jwk header parameter is not a usable public key", {
-      header,
-      cause,
-    });
-  }
-  try {
-    await verifySignature(jws, alg, key);
-  } catch (cause) {
-    if (!(cause instanceof OperationProcessingError)) throw cause;
-    throw invalidProof("DPoP Proof signature verification failed", { header });
-  }
-  return jwk as JWK;
-}
-
-function normalizeHtu(value: string): string | undefined {
-  const url = parseUrl(value);
-  if (url === null) return undefined;
-  url.search = "";
-  url.hash = "";
-  return url.href;
 }
 
 /**
