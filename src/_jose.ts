@@ -168,34 +168,36 @@ function assertSupportedHeader(header: JsonObject): void {
 
 type SignParams = AlgorithmIdentifier | RsaPssParams | EcdsaParams;
 
-function subtleParams(alg: string): SignParams {
-  switch (alg) {
-    case "RS256":
-    case "RS384":
-    case "RS512":
-      return { name: "RSASSA-PKCS1-v1_5" };
-    case "PS256":
-      return { name: "RSA-PSS", saltLength: 32 } as RsaPssParams;
-    case "PS384":
-      return { name: "RSA-PSS", saltLength: 48 } as RsaPssParams;
-    case "PS512":
-      return { name: "RSA-PSS", saltLength: 64 } as RsaPssParams;
-    case "ES256":
-      return { name: "ECDSA", hash: "SHA-256" } as EcdsaParams;
-    case "ES384":
-      return { name: "ECDSA", hash: "SHA-384" } as EcdsaParams;
-    case "ES512":
-      return { name: "ECDSA", hash: "SHA-512" } as EcdsaParams;
+/**
+ * The Web Crypto sign/verify parameters of a key, read from the key itself as oauth4webapi does:
+ * a header `alg` (a caller's `[modifyAssertion]`, a token's claim) never picks a hash or salt the
+ * key was not made for. RSA keys under 2048 bits are refused (RFC 7518 §3.3, §3.5).
+ */
+function subtleParams(key: CryptoKey): SignParams {
+  const algorithm = key.algorithm as KeyAlgorithm & { hash?: { name: string } };
+  switch (algorithm.name) {
+    case "RSASSA-PKCS1-v1_5":
+      checkRsaModulus(key);
+      return { name: algorithm.name };
+    case "RSA-PSS":
+      checkRsaModulus(key);
+      return {
+        name: algorithm.name,
+        saltLength: Number(hashBits(algorithm.hash?.name)) >> 3,
+      } as RsaPssParams;
+    case "ECDSA": {
+      const alg = algFromKey(key);
+      return { name: "ECDSA", hash: `SHA-${alg.slice(2)}` } as EcdsaParams;
+    }
     case "Ed25519":
     case "EdDSA":
       return { name: "Ed25519" };
     case "ML-DSA-44":
     case "ML-DSA-65":
     case "ML-DSA-87":
-      return { name: alg };
-    default:
-      throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)}`, { alg });
+      return { name: algorithm.name };
   }
+  throw unsupported("unsupported CryptoKey algorithm", { algorithm: algorithm.name });
 }
 
 /** JWS algorithms authlane can verify and sign. */
@@ -271,10 +273,10 @@ function hashBits(name: string | undefined): string {
 
 /** Verifies a JWS signature; an invalid signature throws. */
 export async function verifySignature(jws: DecodedJws, alg: string, key: CryptoKey): Promise<void> {
-  checkRsaModulus(key);
+  const params = subtleParams(key);
   let valid: boolean;
   try {
-    valid = await crypto.subtle.verify(subtleParams(alg), key, jws.signature, jws.signingInput);
+    valid = await crypto.subtle.verify(params, key, jws.signature, jws.signingInput);
   } catch (cause) {
     if (cause instanceof Error && "code" in cause) throw cause;
     throw processingError("JWT signature verification failed", INVALID_RESPONSE, {
@@ -291,7 +293,9 @@ export async function verifySignature(jws: DecodedJws, alg: string, key: CryptoK
 }
 
 /**
- * Signs a JWT: `header.alg` is set from the key; `typ` and `kid` come from the caller's header.
+ * Signs a JWT with the algorithm of `key`. `header.alg` defaults to the key's; a caller's header
+ * (after its `[modifyAssertion]`) may name another, as in oauth4webapi, but never changes how the
+ * key signs.
  */
 export async function signJwt(
   header: Record<string, JsonValue | undefined>,
@@ -304,12 +308,12 @@ export async function signJwt(
   if (!key.usages.includes("sign")) {
     throw argError('signing key must have "sign" in its usages', "ERR_INVALID_ARG_VALUE");
   }
-  checkRsaModulus(key);
+  const params = subtleParams(key);
   const alg = typeof header.alg === "string" ? header.alg : algFromKey(key);
   const input = `${textToBase64Url(JSON.stringify({ ...header, alg }))}.${
     textToBase64Url(JSON.stringify(payload))
   }`;
-  const signature = await crypto.subtle.sign(subtleParams(alg), key, toBytes(input));
+  const signature = await crypto.subtle.sign(params, key, toBytes(input));
   return `${input}.${toBase64Url(signature)}`;
 }
 
