@@ -49,15 +49,29 @@ function singleParameter(params: URLSearchParams, name: string): string | undefi
   return values[0] || undefined;
 }
 
+/**
+ * OIDC Core §3.3.2.11: `c_hash` / `s_hash` is the base64url left half of the hash (per the ID
+ * token's alg) of the ASCII value. A claim that is not a string is malformed (INVALID_RESPONSE, as
+ * in oauth4webapi), a string of another value a failed comparison.
+ */
 async function checkHash(
   claims: JsonObject,
   claim: "c_hash" | "s_hash",
   value: string,
   alg: string,
 ): Promise<void> {
-  // OIDC Core §3.3.2.11: the left half of the hash (per the ID token's alg) of the ASCII value.
+  const label = claim === "c_hash" ? "code hash" : "state hash";
+  if (typeof claims[claim] !== "string") {
+    throw processingError(
+      `unexpected ID Token "${claim}" (${label}) claim type`,
+      INVALID_RESPONSE,
+      {
+        claims,
+        claim,
+      },
+    );
+  }
   if (claims[claim] !== await halfHash(value, alg)) {
-    const label = claim === "c_hash" ? "code hash" : "state hash";
     throw processingError(
       `invalid ID Token "${claim}" (${label}) claim value`,
       JWT_CLAIM_COMPARISON,
@@ -121,12 +135,13 @@ async function validateHybridResponse(
   const alg = jws.header.alg as string;
   await checkHash(claims, "c_hash", code, alg);
   if (claims.s_hash !== undefined) {
+    // An s_hash with no state beside it: the response is malformed, as in oauth4webapi.
     if (state === null) {
-      throw processingError(
-        'invalid ID Token "s_hash" (state hash) claim value',
-        JWT_CLAIM_COMPARISON,
-        { claims, claim: "s_hash" },
-      );
+      throw processingError('"state" response parameter missing', INVALID_RESPONSE, {
+        claims,
+        claim: "s_hash",
+        parameter: "state",
+      });
     }
     await checkHash(claims, "s_hash", state, alg);
   }
@@ -158,8 +173,9 @@ async function validateHybridResponse(
  * @returns The validated parameters (`code`, `state`, …) without `id_token`.
  * @throws {AuthorizationResponseError} When the response carries an `error`.
  * @throws {OperationProcessingError} `INVALID_RESPONSE` for a missing `code`, `id_token`, claim
- *   (`nonce`, `c_hash`, `s_hash`, …), a `state` or `iss` parameter mismatch, a disallowed `alg`
- *   or a signature that does not verify; `JWT_CLAIM_COMPARISON` for a wrong `iss`, `aud`, `azp`,
+ *   (`nonce`, `c_hash`, `s_hash`, …), a `c_hash`/`s_hash` that is not a string, an `s_hash`
+ *   without a `state`, a `state` or `iss` parameter mismatch, a disallowed `alg` or a signature
+ *   that does not verify; `JWT_CLAIM_COMPARISON` for a wrong `iss`, `aud`, `azp`,
  *   `nonce`, `c_hash` or `s_hash`; `JWT_TIMESTAMP_CHECK`; `KEY_SELECTION`; `PARSE_ERROR`.
  * @throws {UnsupportedOperationError} For an unsupported `alg` or `crit`, or a JWE without
  *   `[jweDecrypt]`.

@@ -429,13 +429,36 @@ Deno.test("validateDetachedSignatureResponse() does not require s_hash without s
 
 Deno.test("validateCodeIdTokenResponse() refuses an s_hash when the response carries no state", async () => {
   const r = await hybrid({ state: null, claims: { s_hash: await leftHalf(STATE, "SHA-256") } });
+  // oauth4webapi: a missing "state" beside an s_hash is a malformed response, not a comparison.
   await assertOAuthError(
     () => codeIdToken(r, oauth.expectNoState),
     oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "s_hash" },
+    oauth.INVALID_RESPONSE,
+    { claim: "s_hash", parameter: "state" },
   );
 });
+
+for (const [name, validate] of VALIDATORS) {
+  Deno.test(`${name}() refuses a c_hash that is not a string as INVALID_RESPONSE`, async () => {
+    const r = await hybrid({ claims: { c_hash: 42 } });
+    await assertOAuthError(
+      () => validate(r),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { claim: "c_hash" },
+    );
+  });
+
+  Deno.test(`${name}() refuses an s_hash that is not a string as INVALID_RESPONSE`, async () => {
+    const r = await hybrid({ claims: { s_hash: ["x"] } });
+    await assertOAuthError(
+      () => validate(r),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { claim: "s_hash" },
+    );
+  });
+}
 
 Deno.test("validateDetachedSignatureResponse() refuses an empty expectedNonce before any request", async () => {
   const r = await hybrid();
