@@ -13,7 +13,14 @@ import type { HttpOptions } from "./_http.ts";
 import { halfHash } from "./_jose.ts";
 import { requireClaims, verifyWithServerKeys } from "./_jwt.ts";
 import { formPostResponse, validateAuthResponse } from "./authorization_response.ts";
-import { argError, INVALID_RESPONSE, JWT_CLAIM_COMPARISON, processingError } from "./errors.ts";
+import { clientTime } from "./_time.ts";
+import {
+  argError,
+  INVALID_RESPONSE,
+  JWT_CLAIM_COMPARISON,
+  JWT_TIMESTAMP_CHECK,
+  processingError,
+} from "./errors.ts";
 import { decryptIfNeeded, validateIdTokenClaims } from "./id_token.ts";
 import { expectNoState, type skipAuthTimeCheck } from "./symbols.ts";
 import type {
@@ -23,6 +30,12 @@ import type {
   JWEDecryptOptions,
   ValidateSignatureOptions,
 } from "./types.ts";
+
+/**
+ * Seconds an ID token that crossed the browser stays acceptable after its `iat`, as in
+ * oauth4webapi: OIDC Core §3.1.3.7 (10) lets the client bound how long it must remember nonces.
+ */
+const MAX_ID_TOKEN_AGE = 3600;
 
 /** The response parameters: a URL's fragment (else its query), a form post, or the params. */
 async function responseParameters(
@@ -118,6 +131,14 @@ async function validateHybridResponse(
   // OIDC Core §3.3.2.12 → §3.1.3.7: alg policy, iss, aud/azp, exp/nbf, auth_time. The nonce is
   // compared below, once it is known to be present.
   const { jws, claims } = validateIdTokenClaims(as, client, jwt, { maxAge, authTime: true });
+  const now = clientTime(client);
+  if ((claims.iat as number) < now - MAX_ID_TOKEN_AGE) {
+    throw processingError(
+      'unexpected JWT "iat" (issued at) claim value, it is too far in the past',
+      JWT_TIMESTAMP_CHECK,
+      { claims, claim: "iat", now, maxAge: MAX_ID_TOKEN_AGE },
+    );
+  }
   const state = result.get("state");
   const required = ["nonce", "c_hash"];
   // FAPI 1.0 Advanced §5.2.2.1 (5): the detached signature covers `state` too.
@@ -156,7 +177,8 @@ async function validateHybridResponse(
  * given `URLSearchParams`. An `error` becomes an {@link AuthorizationResponseError}; `state` must
  * match and an `iss` parameter, when sent, must be the issuer (RFC 9207). The ID token (decrypted
  * with `[jweDecrypt]` when it is a JWE) is validated per OpenID Connect Core §3.3.2.12: `alg`
- * policy, `iss`, `aud`/`azp`, `exp`/`nbf`, `auth_time` with `maxAge`; `nonce` is required and
+ * policy, `iss`, `aud`/`azp`, `exp`/`nbf`, `auth_time` with `maxAge`, an `iat` at most an hour old
+ * (with `[clockSkew]`, as in oauth4webapi); `nonce` is required and
  * must equal `expectedNonce`; its signature is always verified against the server's JWKS;
  * `c_hash` is required and must match the code; `s_hash` is required whenever a `state` was sent
  * or received and must match it (SHA-256/384/512 per `alg`, SHA-512 for Ed25519).

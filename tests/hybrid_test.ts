@@ -439,6 +439,21 @@ Deno.test("validateCodeIdTokenResponse() refuses an s_hash when the response car
 });
 
 for (const [name, validate] of VALIDATORS) {
+  Deno.test(`${name}() refuses an unexpired ID token issued more than an hour ago`, async () => {
+    const r = await hybrid({ claims: { iat: now() - 3601, exp: now() + 600 } });
+    await assertOAuthError(
+      () => validate(r),
+      oauth.OperationProcessingError,
+      oauth.JWT_TIMESTAMP_CHECK,
+      { claim: "iat" },
+    );
+  });
+
+  Deno.test(`${name}() accepts an ID token issued less than an hour ago`, async () => {
+    const r = await hybrid({ claims: { iat: now() - 3500, exp: now() + 600 } });
+    assert.equal((await validate(r)).get("code"), CODE);
+  });
+
   Deno.test(`${name}() refuses a c_hash that is not a string as INVALID_RESPONSE`, async () => {
     const r = await hybrid({ claims: { c_hash: 42 } });
     await assertOAuthError(
