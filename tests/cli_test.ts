@@ -180,6 +180,20 @@ Deno.test("main() prints each command's flags for --help and -h", async () => {
   assert.equal((await run(["help", "revoke"])).code, 0);
 });
 
+Deno.test("main() takes a token that starts with - as an argument and never echoes a long one", async () => {
+  const secret = "-SECRET0123456789abcdefSECRET";
+  // Reaches decode as the JWT argument, instead of being refused (and printed) as a flag.
+  const dashed = await run(["decode", secret]);
+  assert.equal(dashed.code, 2);
+  assert.match(dashed.stderr, /not a JWT/);
+  assert.ok(!dashed.stderr.includes("0123456789"), dashed.stderr);
+  const extra = await run(["decode", "a.b.c", "SECRET0123456789abcdefSECRET"]);
+  assert.equal(extra.code, 2);
+  assert.match(extra.stderr, /unexpected argument "SECR…"/);
+  assert.ok(!extra.stderr.includes("0123456789"), extra.stderr);
+  assert.match((await run(["decode", "-x"])).stderr, /unknown flag "-x"/);
+});
+
 Deno.test("main() exits 2 with one readable line on usage errors", async () => {
   const cases: [string[], RegExp][] = [
     [[], /Usage: authlane <command>/],

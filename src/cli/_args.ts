@@ -4,7 +4,8 @@
  * text generated from them.
  *
  * Grammar: `--name value`, `--name=value`, boolean `--name`, `-h` for `--help`, `--` ends the
- * flags, a lone `-` is a positional argument (read from stdin). Unknown flags, missing values and
+ * flags, a lone `-` is a positional argument (read from stdin), and so is any other word that
+ * starts with one `-` but is not a one-letter flag (a token may start with `-`). Unknown flags, missing values and
  * a non-repeatable flag given twice are usage errors (exit code 2).
  *
  * @module
@@ -21,6 +22,17 @@ export class UsageError extends Error {
     super(message);
     this.name = "UsageError";
   }
+}
+
+/**
+ * An argument as a usage message may quote it: short ones whole, long ones (tokens, secrets
+ * pasted in the wrong place) by their first characters only.
+ *
+ * @param arg The argument.
+ * @returns A JSON-quoted string.
+ */
+export function quoteArgument(arg: string): string {
+  return JSON.stringify(arg.length <= 16 ? arg : `${arg.slice(0, 4)}…`);
 }
 
 /** How a flag takes its value: a switch, a single value, or a repeatable value. */
@@ -69,9 +81,9 @@ export function parseArgs(args: readonly string[], specs: readonly FlagSpec[]): 
       continue;
     }
     if (!arg.startsWith("--")) {
-      if (arg.startsWith("-") && arg !== "-") {
-        throw new UsageError(`unknown flag ${JSON.stringify(arg)}`);
-      }
+      // `-x` is a short flag, and only -h exists. A longer word that starts with one "-" is a
+      // value: base64url tokens can start with "-", and a refused one would be echoed on stderr.
+      if (/^-[^-]$/.test(arg)) throw new UsageError(`unknown flag ${JSON.stringify(arg)}`);
       positionals.push(arg);
       continue;
     }

@@ -8,14 +8,14 @@
  */
 
 import * as oauth from "../../mod.ts";
-import { type Flags, UsageError } from "./_args.ts";
+import { type Flags, quoteArgument, UsageError } from "./_args.ts";
 import { type HttpOptions, readFile, type Session, withDpopRetry } from "./_context.ts";
 import type { CliIo } from "./_io.ts";
 import { formatRecord, type Output } from "./_output.ts";
 
 export function noPositionals(flags: Flags): void {
   if (flags.positionals.length > 0) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(flags.positionals[0])}`);
+    throw new UsageError(`unexpected argument ${quoteArgument(flags.positionals[0]!)}`);
   }
 }
 
@@ -25,7 +25,7 @@ export function noPositionals(flags: Flags): void {
  */
 export async function readToken(flags: Flags, io: CliIo, what: string): Promise<string> {
   if (flags.positionals.length > 1) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(flags.positionals[1])}`);
+    throw new UsageError(`unexpected argument ${quoteArgument(flags.positionals[1]!)}`);
   }
   const positional = flags.positionals[0];
   const sources = [positional, flags.string("token-env"), flags.string("token-file")]
