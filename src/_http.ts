@@ -357,11 +357,10 @@ export function parseJsonObject(text: string, status?: number): JsonObject {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (cause) {
-    throw processingError('failed to parse "response" body as JSON', PARSE_ERROR, {
-      cause,
-      status,
-    });
+  } catch {
+    // The SyntaxError is left out on purpose: V8's message quotes the body, which may hold the
+    // beginning of an access token.
+    throw processingError('failed to parse "response" body as JSON', PARSE_ERROR, { status });
   }
   if (!isJsonObject(value)) {
     throw processingError('"response" body must be a top level object', INVALID_RESPONSE, {

@@ -266,3 +266,17 @@ Deno.test("processClientCredentialsResponse() refuses a chunked body over the ca
   }
   assert.ok(sent < 16 * 1024 * 1024, `the server was read ${sent} bytes far past the cap`);
 });
+
+Deno.test("processClientCredentialsResponse() keeps a malformed body's tokens out of the PARSE_ERROR", async () => {
+  const as = { issuer: "https://as.example", token_endpoint: "https://as.example/token" };
+  const secret = "at-0123456789-secret-token";
+  const response = new Response(`{"access_token":"${secret}",`, {
+    headers: { "content-type": "application/json" },
+  });
+  const err = await assertOAuthError(
+    () => oauth.processClientCredentialsResponse(as, client, response),
+    oauth.OperationProcessingError,
+    oauth.PARSE_ERROR,
+  );
+  assert.ok(!Deno.inspect(err, { depth: 10 }).includes(secret));
+});
