@@ -270,7 +270,7 @@ Deno.test("processClientCredentialsResponse() refuses a chunked body over the ca
 Deno.test("processClientCredentialsResponse() keeps a malformed body's tokens out of the PARSE_ERROR", async () => {
   const as = { issuer: "https://as.example", token_endpoint: "https://as.example/token" };
   const secret = "at-0123456789-secret-token";
-  const response = new Response(`{"access_token":"${secret}",`, {
+  const response = new Response(secret, {
     headers: { "content-type": "application/json" },
   });
   const err = await assertOAuthError(
@@ -278,5 +278,6 @@ Deno.test("processClientCredentialsResponse() keeps a malformed body's tokens ou
     oauth.OperationProcessingError,
     oauth.PARSE_ERROR,
   );
-  assert.ok(!Deno.inspect(err, { depth: 10 }).includes(secret));
+  // V8 quotes the first 10 characters of the text it could not parse.
+  assert.ok(!Deno.inspect(err, { depth: 10 }).includes(secret.slice(0, 10)));
 });
