@@ -71,6 +71,23 @@ export function checkAlg(header: JsonObject, allowed: readonly string[], reason:
   }
 }
 
+/**
+ * Refuses a JWT whose `typ` header is not `expected`, compared case-insensitively with an
+ * optional `application/` prefix (RFC 7515 §4.1.9, RFC 8725 §3.11 explicit typing).
+ */
+export function checkTyp(header: JsonObject, expected: string, code: OAuthErrorCode): void {
+  const typ = header.typ;
+  const normalized = typeof typ === "string"
+    ? typ.toLowerCase().replace(/^application\//, "")
+    : undefined;
+  if (normalized !== expected) {
+    throw processingError('unexpected JWT "typ" header parameter value', code, {
+      header,
+      expected,
+    });
+  }
+}
+
 /** Refuses a JWT missing any of the named claims. */
 export function requireClaims(
   claims: JsonObject,

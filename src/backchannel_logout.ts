@@ -15,6 +15,7 @@ import {
   checkClaimTypes,
   checkIssuer,
   checkTimestamps,
+  checkTyp,
   requireClaims,
   verifyWithServerKeys,
 } from "./_jwt.ts";
@@ -164,7 +165,8 @@ export async function validateLogoutToken(
     "RS256",
   )!;
   checkAlg(jws.header, allowed, "Logout Token signing algorithm");
-  checkLogoutTyp(jws.header);
+  // §2.4: explicit typing with `logout+jwt` is recommended; any other `typ` is refused.
+  if (jws.header.typ !== undefined) checkTyp(jws.header, "logout+jwt", INVALID_RESPONSE);
   await verifyWithServerKeys(as, jws, options as HttpOptions & ValidateSignatureOptions);
 
   const claims = jws.claims;
@@ -255,21 +257,6 @@ async function readRequestText(request: Request): Promise<string> {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (cause) {
     throw processingError("logout request body is not UTF-8", INVALID_REQUEST, { cause });
-  }
-}
-
-/** §2.4: explicit typing with `logout+jwt` is recommended; any other `typ` is refused. */
-function checkLogoutTyp(header: JsonObject): void {
-  const typ = header.typ;
-  if (typ === undefined) return;
-  const normalized = typeof typ === "string"
-    ? typ.toLowerCase().replace(/^application\//, "")
-    : undefined;
-  if (normalized !== "logout+jwt") {
-    throw processingError('unexpected JWT "typ" header parameter value', INVALID_RESPONSE, {
-      header,
-      expected: "logout+jwt",
-    });
   }
 }
 

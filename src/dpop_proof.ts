@@ -16,14 +16,13 @@ import {
   SUPPORTED_ALGS,
   verifySignature,
 } from "./_jose.ts";
-import { requireClaims } from "./_jwt.ts";
+import { checkTyp, requireClaims } from "./_jwt.ts";
 import { clientTime, type ClockOptions, toleranceOf } from "./_time.ts";
 import {
   INVALID_REQUEST,
   INVALID_RESPONSE,
   JWT_CLAIM_COMPARISON,
   JWT_TIMESTAMP_CHECK,
-  type OAuthErrorCode,
   OperationProcessingError,
   processingError,
   unsupported,
@@ -43,23 +42,6 @@ const PROOF_STRING_CLAIMS = ["jti", "htm", "htu", "ath"] as const;
 
 /** JWK members that only a private or symmetric key has (RFC 7518 §6). */
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k", "priv"] as const;
-
-/**
- * Checks an explicit `typ` (RFC 8725 §3.11). Media types are case-insensitive and the
- * `application/` prefix may be omitted (RFC 7515 §4.1.9).
- */
-export function checkTyp(header: JsonObject, expected: string, code: OAuthErrorCode): void {
-  const typ = header.typ;
-  const normalized = typeof typ === "string"
-    ? typ.toLowerCase().replace(/^application\//, "")
-    : undefined;
-  if (normalized !== expected) {
-    throw processingError('unexpected JWT "typ" header parameter value', code, {
-      header,
-      expected,
-    });
-  }
-}
 
 /**
  * RFC 9449 §4.3 and §7.1: verifies the DPoP proof of a request carrying a DPoP-bound access

@@ -28,6 +28,7 @@ import {
   checkClaimTypes,
   checkIssuer,
   checkTimestamps,
+  checkTyp,
   decodeChecked,
   requireClaims,
   verifyWithServerKeys,
@@ -275,12 +276,7 @@ async function processJwtResponse(
   )!;
   const jws = decodeChecked(jwt, allowed, "JWT Introspection Response signing algorithm");
   const { header, claims } = jws;
-  if (typeof header.typ !== "string" || normalizeTyp(header.typ) !== JWT_TYP) {
-    throw processingError('unexpected JWT "typ" header parameter value', INVALID_RESPONSE, {
-      header,
-      expected: JWT_TYP,
-    });
-  }
+  checkTyp(header, JWT_TYP, INVALID_RESPONSE);
   await verifyWithServerKeys(as, jws, options as HttpOptions & ValidateSignatureOptions);
   requireClaims(claims, ["iss", "aud", "iat"]);
   checkClaimTypes(claims);
@@ -308,12 +304,6 @@ async function processJwtResponse(
   );
   rememberJws(response, jws);
   return introspection as IntrospectionResponse;
-}
-
-/** RFC 7515 §4.1.9: media types compare case-insensitively; `application/` may be omitted. */
-function normalizeTyp(typ: string): string {
-  const lower = typ.toLowerCase();
-  return lower.startsWith("application/") ? lower.slice("application/".length) : lower;
 }
 
 function checkActive(value: JsonObject, message: string, cause: Record<string, unknown>): void {

@@ -16,12 +16,13 @@ import {
   checkClaimTypes,
   checkIssuer,
   checkTimestamps,
+  checkTyp,
   requireClaims,
   verifyWithServerKeys,
 } from "./_jwt.ts";
 import { clientTime, toleranceOf } from "./_time.ts";
 import { calculateCertificateThumbprint } from "./certificate.ts";
-import { checkDPoP, checkTyp } from "./dpop_proof.ts";
+import { checkDPoP } from "./dpop_proof.ts";
 import {
   argError,
   INVALID_REQUEST,
