@@ -191,6 +191,31 @@ export function checkAudience(claims: JsonObject, expected: string): void {
 }
 
 /**
+ * OpenID Connect Core §3.1.3.7 (3)–(5), shared by ID tokens and logout tokens: several audiences
+ * need an `azp`, and an `azp` must be the client.
+ */
+export function checkAuthorizedParty(
+  claims: JsonObject,
+  clientId: string,
+  token: "ID Token" | "Logout Token",
+): void {
+  if (Array.isArray(claims.aud) && claims.aud.length !== 1 && claims.azp === undefined) {
+    throw processingError(
+      `${token} "aud" (audience) claim includes additional untrusted audiences`,
+      JWT_CLAIM_COMPARISON,
+      { claims, claim: "aud" },
+    );
+  }
+  if (claims.azp !== undefined && claims.azp !== clientId) {
+    throw processingError(
+      `unexpected ${token} "azp" (authorized party) claim value`,
+      JWT_CLAIM_COMPARISON,
+      { claims, claim: "azp", expected: clientId },
+    );
+  }
+}
+
+/**
  * Decodes a JWT and checks its `alg` against the allowed list, without verifying the signature
  * (for channels where TLS authenticates the server, OpenID Connect Core §3.1.3.7 (6)).
  */

@@ -12,6 +12,7 @@ import {
   allowedAlgs,
   checkAlg,
   checkAudience,
+  checkAuthorizedParty,
   checkClaimTypes,
   checkIssuer,
   checkTimestamps,
@@ -20,13 +21,7 @@ import {
   verifyWithServerKeys,
 } from "./_jwt.ts";
 import { clientTime, type ClockOptions, toleranceOf } from "./_time.ts";
-import {
-  argError,
-  INVALID_REQUEST,
-  INVALID_RESPONSE,
-  JWT_CLAIM_COMPARISON,
-  processingError,
-} from "./errors.ts";
+import { argError, INVALID_REQUEST, INVALID_RESPONSE, processingError } from "./errors.ts";
 import { decryptIfNeeded } from "./id_token.ts";
 import { clockSkew, clockTolerance } from "./symbols.ts";
 import type {
@@ -188,7 +183,7 @@ export async function validateLogoutToken(
   // (4) iss, aud (with the ID token's azp rule, OpenID Connect Core §3.1.3.7 (3)-(5)), exp.
   checkIssuer(claims, as.issuer);
   checkAudience(claims, client.client_id);
-  checkAuthorizedParty(claims, client.client_id);
+  checkAuthorizedParty(claims, client.client_id, "Logout Token");
   checkTimestamps(claims, clock);
   // (5) sub and/or sid.
   if (claims.sub === undefined && claims.sid === undefined) {
@@ -257,24 +252,6 @@ async function readRequestText(request: Request): Promise<string> {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch (cause) {
     throw processingError("logout request body is not UTF-8", INVALID_REQUEST, { cause });
-  }
-}
-
-/** OpenID Connect Core §3.1.3.7 (3)-(5), applied to logout tokens by §2.6 (4). */
-function checkAuthorizedParty(claims: JsonObject, clientId: string): void {
-  if (Array.isArray(claims.aud) && claims.aud.length !== 1 && claims.azp === undefined) {
-    throw processingError(
-      'Logout Token "aud" (audience) claim includes additional untrusted audiences',
-      JWT_CLAIM_COMPARISON,
-      { claims, claim: "aud" },
-    );
-  }
-  if (claims.azp !== undefined && claims.azp !== clientId) {
-    throw processingError(
-      'unexpected Logout Token "azp" (authorized party) claim value',
-      JWT_CLAIM_COMPARISON,
-      { claims, claim: "azp", expected: clientId },
-    );
   }
 }
 

@@ -13,6 +13,7 @@ import type { DecodedJws } from "./_jose.ts";
 import {
   allowedAlgs,
   checkAudience,
+  checkAuthorizedParty,
   checkClaimTypes,
   checkIssuer,
   checkTimestamps,
@@ -104,25 +105,7 @@ export function validateIdTokenClaims(
   checkClaimTypes(claims);
   checkIssuer(claims, as.issuer);
   checkAudience(claims, client.client_id);
-  const aud = claims.aud;
-  if (Array.isArray(aud) && aud.length !== 1 && claims.azp === undefined) {
-    throw processingError(
-      'ID Token "aud" (audience) claim includes additional untrusted audiences',
-      JWT_CLAIM_COMPARISON,
-      { claims, claim: "aud" },
-    );
-  }
-  if (claims.azp !== undefined && claims.azp !== client.client_id) {
-    throw processingError(
-      'unexpected ID Token "azp" (authorized party) claim value',
-      JWT_CLAIM_COMPARISON,
-      {
-        claims,
-        claim: "azp",
-        expected: client.client_id,
-      },
-    );
-  }
+  checkAuthorizedParty(claims, client.client_id, "ID Token");
   const now = checkTimestamps(claims, client);
   if (checks.authTime) checkAuthTime(claims, client, checks.maxAge, now);
   if (checks.expectedNonce !== undefined) {
