@@ -1,10 +1,9 @@
 /**
  * JOSE mechanics (RFC 7515, RFC 7518, RFC 7519, RFC 7638): compact JWS parsing, signature creation
  * and verification, JWK import with a per-JWK cache, key-to-`alg` mapping and JWK thumbprints.
- * The ONLY file that imports `jose`, and only its JWK thumbprint module (`jose/jwk/thumbprint`):
- * key import and export, signing and verifying are a few Web Crypto calls, and a subpath import
- * keeps both the cold start and a bundle small (a dynamic `import("jose")` made bundlers include
- * all of jose). jose's errors stop here and become authlane's.
+ * No `jose` at run time: key import and export, signing, verifying and RFC 7638 thumbprints are a
+ * few Web Crypto calls each, and jose's modules cost about 7 ms of every cold start (bench/run.ts).
+ * The tests check these functions against jose (tests/jose_test.ts, tests/properties_test.ts).
  *
  * Signing and verifying call Web Crypto directly on cached keys: that is the hot path (ID token,
  * JWT access token, DPoP), and the JWS signing input is simple enough that a second parse of the
@@ -13,7 +12,6 @@
  * @module
  */
 
-import { calculateJwkThumbprint } from "jose/jwk/thumbprint";
 import { isJsonObject } from "./_assert.ts";
 import {
   base64UrlToText,
@@ -448,15 +446,38 @@ export async function exportPublicJwk(key: CryptoKey): Promise<JWK> {
   }
 }
 
+/** RFC 7638 §3.2: the members a thumbprint covers, per key type, in lexicographic order. */
+const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = {
+  EC: ["crv", "kty", "x", "y"],
+  OKP: ["crv", "kty", "x"],
+  RSA: ["e", "kty", "n"],
+  oct: ["k", "kty"],
+};
+
 /**
- * The RFC 7638 JWK SHA-256 thumbprint of a public key, from jose's thumbprint module alone (a
- * subpath import: a few small modules at start-up, and bundlers keep only what it needs).
+ * The RFC 7638 JWK SHA-256 thumbprint: the required members of the key type, in lexicographic
+ * order, as JSON without whitespace (§3.1, §3.3), hashed and base64url-encoded. A member that is
+ * missing or not a non-empty string, or a key type without registered members, is refused
+ * (§3.2 leaves no room for defaults). Tested against jose's `calculateJwkThumbprint` on random keys.
  */
 export async function jwkThumbprint(jwk: JWK): Promise<string> {
-  return await calculateJwkThumbprint(
-    jwk as Parameters<typeof calculateJwkThumbprint>[0],
-    "sha256",
-  );
+  const kty = isJsonObject(jwk) ? jwk.kty : undefined;
+  const members = typeof kty === "string" && Object.hasOwn(THUMBPRINT_MEMBERS, kty)
+    ? THUMBPRINT_MEMBERS[kty]!
+    : undefined;
+  if (members === undefined) {
+    throw unsupported('unsupported JWK "kty" for an RFC 7638 thumbprint', { kty });
+  }
+  let json = "{";
+  for (const name of members) {
+    const value = (jwk as Record<string, unknown>)[name];
+    if (typeof value !== "string" || value.length === 0) {
+      throw argError(`JWK "${name}" must be a non-empty string`, "ERR_INVALID_ARG_VALUE");
+    }
+    // JSON.stringify escapes exactly as RFC 7638 §3.3 asks (no whitespace, minimal escapes).
+    json += `${json.length === 1 ? "" : ","}"${name}":${JSON.stringify(value)}`;
+  }
+  return await digestBase64Url(toBytes(`${json}}`));
 }
 
 /** SHA-256 (or -384/-512) of ASCII text, base64url-encoded left half: `at_hash`, `c_hash`. */
