@@ -269,9 +269,9 @@ export async function readText(
   response: Response,
   maxBytes: number = responseLimits.get(response) ?? DEFAULT_MAX_RESPONSE_BYTES,
 ): Promise<string> {
-  const length = response.headers.get("content-length");
-  const declared = Number(length);
-  if (declared > maxBytes) {
+  const headers = response.headers;
+  const length = headers.get("content-length");
+  if (length !== null && Number(length) > maxBytes) {
     await response.body?.cancel();
     throw tooLarge(maxBytes, response);
   }
@@ -282,20 +282,18 @@ export async function readText(
   // bytes and stream gigabytes, so it goes through the counting reader below. So does a response
   // that also names a Transfer-Encoding: chunked framing overrides Content-Length (RFC 9112
   // §6.3 (3)) and fetch keeps both headers, so the declared length bounds nothing.
-  if (
-    response.type !== "default" && length !== null && DIGITS.test(length) &&
-    !response.headers.has("content-encoding") && !response.headers.has("transfer-encoding")
-  ) {
-    const bytes = typeof response.bytes === "function"
-      ? await response.bytes()
-      : new Uint8Array(await response.arrayBuffer());
-    if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes, response);
-    return decodeUtf8(bytes, response);
-  }
-  return decodeUtf8(
-    await readCappedBytes(response.body, maxBytes, () => tooLarge(maxBytes, response)),
-    response,
-  );
+  const bytes = length !== null && response.type !== "default" && DIGITS.test(length) &&
+      !headers.has("content-encoding") && !headers.has("transfer-encoding")
+    ? await readWhole(response)
+    : await readCappedBytes(response.body, maxBytes, () => tooLarge(maxBytes, response));
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes, response);
+  return decodeUtf8(bytes, response);
+}
+
+function readWhole(response: Response): Promise<Uint8Array> {
+  return typeof response.bytes === "function"
+    ? response.bytes()
+    : response.arrayBuffer().then((buffer) => new Uint8Array(buffer));
 }
 
 /**
@@ -370,26 +368,30 @@ export function parseJsonObject(text: string, status?: number): JsonObject {
   return value;
 }
 
-/** Throws `RESPONSE_IS_NOT_JSON` (after cancelling the body) unless the response is JSON. */
-export async function assertJsonResponse(response: Response): Promise<void> {
-  const type = getContentType(response);
-  if (type === "application/json" || (type?.startsWith("application/") && type.endsWith("+json"))) {
-    return;
-  }
+function isJsonMediaType(type: string | undefined): boolean {
+  return type === "application/json" ||
+    (type !== undefined && type.startsWith("application/") && type.endsWith("+json"));
+}
+
+async function notJson(response: Response, type: string | undefined): Promise<never> {
   await response.body?.cancel();
   throw processingError(
     'unexpected response content-type, expected "application/json"',
     RESPONSE_IS_NOT_JSON,
-    {
-      contentType: type,
-      status: response.status,
-    },
+    { contentType: type, status: response.status },
   );
+}
+
+/** Throws `RESPONSE_IS_NOT_JSON` (after cancelling the body) unless the response is JSON. */
+export async function assertJsonResponse(response: Response): Promise<void> {
+  const type = getContentType(response);
+  if (!isJsonMediaType(type)) await notJson(response, type);
 }
 
 /** Reads a JSON-object body: content type, size cap, parse, and shape. */
 export async function readJsonObject(response: Response): Promise<JsonObject> {
-  await assertJsonResponse(response);
+  const type = getContentType(response);
+  if (!isJsonMediaType(type)) await notJson(response, type);
   return parseJsonObject(await readText(response), response.status);
 }
 
@@ -398,11 +400,17 @@ export async function readJsonObject(response: Response): Promise<JsonObject> {
  * `WWWAuthenticateChallengeError`; any status other than `expected` becomes a
  * `ResponseBodyError` when the body is an OAuth 2.0 error, else `RESPONSE_IS_NOT_CONFORM`.
  */
-export async function checkStatus(
+export function checkStatus(
   response: Response,
   expected: number,
   label: string,
-): Promise<void> {
+): Promise<void> | undefined {
+  // The success path stays synchronous: no challenge header and the expected status.
+  if (response.status === expected && !response.headers.has("www-authenticate")) return undefined;
+  return statusFailure(response, expected, label);
+}
+
+async function statusFailure(response: Response, expected: number, label: string): Promise<void> {
   try {
     checkAuthenticationChallenges(response);
   } catch (err) {
