@@ -43,6 +43,18 @@ const SINGLE_PARAMETERS = [
 /** Parameters that only implicit or hybrid responses carry (RFC 6749 §4.2.2, OIDC Core §3.3.2.5). */
 const FRONT_CHANNEL_TOKENS = ["id_token", "token", "access_token"];
 
+/** One bit per parameter of {@link SINGLE_PARAMETERS}, for the single pass over a response. */
+const SINGLE_BITS: Readonly<Record<string, number>> = Object.assign(
+  Object.create(null),
+  Object.fromEntries(SINGLE_PARAMETERS.map((name, i) => [name, 1 << i])),
+);
+const RESPONSE_BIT = SINGLE_BITS.response!;
+const ERROR_BIT = SINGLE_BITS.error!;
+const FRONT_CHANNEL_BITS = FRONT_CHANNEL_TOKENS.reduce(
+  (bits, name) => bits | SINGLE_BITS[name]!,
+  0,
+);
+
 /** Parameters holding a token or a whole JWT (RFC 6749 §4.2.2, OIDC Core §3.3.2.5, JARM). */
 const TOKEN_PARAMETERS = ["access_token", "token", "id_token", "refresh_token", "response"];
 
@@ -72,17 +84,6 @@ function checkExpectedState(expectedState: unknown): void {
 }
 
 /** RFC 6749 §3.1: each response parameter appears at most once. */
-function checkSingleValues(params: URLSearchParams): void {
-  for (const name of SINGLE_PARAMETERS) {
-    if (params.getAll(name).length > 1) {
-      throw processingError(`"${name}" parameter must be provided only once`, INVALID_RESPONSE, {
-        parameter: name,
-        parameters: evidence(params),
-      });
-    }
-  }
-}
-
 /** RFC 9207 §2.4: an `iss` must be the issuer; it is required when the server advertises it. */
 function checkIssuer(as: AuthorizationServer, params: URLSearchParams): void {
   const iss = params.get("iss");
@@ -211,27 +212,43 @@ export function validateAuthResponse(
   assertClient(client);
   const params = toParameters(parameters);
   checkExpectedState(expectedState);
-  checkSingleValues(params);
-  if (params.has("response")) {
+  // One pass: the copy that is returned (and branded, so later changes to the caller's object
+  // cannot reach the code grant), and the parameters that must not repeat. Appending while
+  // iterating costs a third of `new URLSearchParams(params)` (bench workload 6).
+  const copy = new URLSearchParams();
+  let singles = 0;
+  for (const [name, value] of params) {
+    const bit = SINGLE_BITS[name];
+    if (bit !== undefined) {
+      if ((singles & bit) !== 0) {
+        throw processingError(`"${name}" parameter must be provided only once`, INVALID_RESPONSE, {
+          parameter: name,
+          parameters: evidence(params),
+        });
+      }
+      singles |= bit;
+    }
+    copy.append(name, value);
+  }
+  if ((singles & RESPONSE_BIT) !== 0) {
     throw processingError(
       '"parameters" contains a JARM response, use validateJwtAuthResponse() instead of validateAuthResponse()',
       INVALID_RESPONSE,
       { parameters: evidence(params) },
     );
   }
-  checkIssuer(as, params);
-  checkState(params, expectedState);
-  if (params.has("error")) {
+  checkIssuer(as, copy);
+  checkState(copy, expectedState);
+  if ((singles & ERROR_BIT) !== 0) {
     throw new AuthorizationResponseError("authorization response from the server is an error", {
       cause: evidence(params),
     });
   }
-  for (const name of FRONT_CHANNEL_TOKENS) {
-    if (params.has(name)) {
-      throw unsupported("implicit and hybrid flows are not supported", { parameter: name });
-    }
+  if ((singles & FRONT_CHANNEL_BITS) !== 0) {
+    const name = FRONT_CHANNEL_TOKENS.find((token) => copy.has(token));
+    throw unsupported("implicit and hybrid flows are not supported", { parameter: name });
   }
-  return markValidated(new URLSearchParams(params));
+  return markValidated(copy);
 }
 
 /**
