@@ -163,24 +163,29 @@ async function getMetadata(url: URL, options: HttpRequestOptions<"GET"> | undefi
  * Checks that each listed member, when present, has its declared JSON type. Unknown members are
  * left alone; `null` is not accepted for a listed member.
  */
+/** The member-type tables as arrays, made once: the check runs on every metadata document. */
+const memberTypeLists = new WeakMap<object, readonly (readonly [string, MemberType])[]>();
+
 function checkMemberTypes(body: JsonObject, types: Readonly<Record<string, MemberType>>): void {
-  for (const [attribute, type] of Object.entries(types)) {
+  let list = memberTypeLists.get(types);
+  if (list === undefined) memberTypeLists.set(types, list = Object.entries(types));
+  for (let i = 0; i < list.length; i++) {
+    const [attribute, type] = list[i]!;
     const value = body[attribute];
-    if (value === undefined) continue;
-    const ok = type === "string"
-      ? typeof value === "string"
-      : type === "boolean"
-      ? typeof value === "boolean"
-      : Array.isArray(value) && value.every((item) => typeof item === "string");
-    if (!ok) {
-      const expected = type === "string[]" ? "an array of strings" : `a ${type}`;
-      throw processingError(
-        `"response" body "${attribute}" property must be ${expected}`,
-        INVALID_RESPONSE,
-        { attribute, body },
-      );
-    }
+    if (value === undefined || typeof value === type) continue;
+    if (type === "string[]" && Array.isArray(value) && allStrings(value)) continue;
+    const expected = type === "string[]" ? "an array of strings" : `a ${type}`;
+    throw processingError(
+      `"response" body "${attribute}" property must be ${expected}`,
+      INVALID_RESPONSE,
+      { attribute, body },
+    );
   }
+}
+
+function allStrings(values: unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) if (typeof values[i] !== "string") return false;
+  return true;
 }
 
 /** RFC 8705 §5: `mtls_endpoint_aliases` is an object whose members are endpoint URL strings. */
