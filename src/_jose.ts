@@ -2,8 +2,8 @@
  * JOSE mechanics (RFC 7515, RFC 7518, RFC 7519, RFC 7638): compact JWS parsing, signature creation
  * and verification, JWK import with a per-JWK cache, key-to-`alg` mapping and JWK thumbprints.
  * No `jose` at run time: key import and export, signing, verifying and RFC 7638 thumbprints are a
- * few Web Crypto calls each, and jose's modules cost about 7 ms of every cold start (bench/run.ts).
- * The tests check these functions against jose (tests/jose_test.ts, tests/properties_test.ts).
+ * few Web Crypto calls each, and jose's modules cost about 9 ms of every cold start (hyperfine,
+ * README "Performance"). The tests check these functions against jose (tests/jose_test.ts).
  *
  * Signing and verifying call Web Crypto directly on cached keys: that is the hot path (ID token,
  * JWT access token, DPoP), and the JWS signing input is simple enough that a second parse of the
