@@ -4,7 +4,7 @@
  * Per workload it prints authlane ops/s, oauth4webapi ops/s, their ratio, each library's per-op
  * cost as a multiple of the floor, and the cost of building one input (Response, Request or URL),
  * which is kept out of the timed loop. Then cold start (a fresh `deno run` importing mod.ts, minus
- * an empty script, beside the same for oauth4webapi) and shipped size.
+ * an empty script, beside the TypeScript sources and oauth4webapi) and shipped size.
  *
  * Flags: `--quick` (about 20 s smoke run), `--only=1,1s,3` (some workloads), `--no-cold`,
  * `--no-size`, `--json=path` (write the results as JSON too). The script re-runs itself under
@@ -107,41 +107,36 @@ async function runOnce(script: string): Promise<number> {
 
 interface ColdStart {
   empty: number;
+  /** `import "mod.ts"`: the package entry, which loads dist/authlane.js. */
   authlane: number;
-  /** authlane bundled into one JavaScript file: start-up cost without per-module loading. */
-  authlaneBundled: number;
+  /** `import "src/index.ts"`: the TypeScript sources the bundle is made from (39 modules). */
+  authlaneSources: number;
   oauth4webapi: number;
   runs: number;
 }
 
 async function coldStart(runs: number): Promise<ColdStart> {
-  const dir = await Deno.makeTempDir({ prefix: "authlane-cold-" });
-  try {
-    await bundle("mod.ts", [], dir, "authlane");
-    const scripts = {
-      empty: "bench/_cold/empty.ts",
-      authlane: "bench/_cold/authlane.ts",
-      authlaneBundled: `${dir}/authlane.js`,
-      oauth4webapi: "bench/_cold/oauth4webapi.ts",
-    } as const;
-    const names = Object.keys(scripts) as (keyof typeof scripts)[];
-    // One untimed run each fills Deno's transpile and code caches.
-    for (const name of names) await runOnce(scripts[name]);
-    const times: Record<string, number[]> = {};
-    for (let round = 0; round < runs; round++) {
-      const order = round % 2 === 0 ? names : [...names].reverse();
-      for (const name of order) (times[name] ??= []).push(await runOnce(scripts[name]));
-    }
-    return {
-      empty: median(times.empty!),
-      authlane: median(times.authlane!),
-      authlaneBundled: median(times.authlaneBundled!),
-      oauth4webapi: median(times.oauth4webapi!),
-      runs,
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+  const scripts = {
+    empty: "bench/_cold/empty.ts",
+    authlane: "bench/_cold/authlane.ts",
+    authlaneSources: "bench/_cold/authlane_sources.ts",
+    oauth4webapi: "bench/_cold/oauth4webapi.ts",
+  } as const;
+  const names = Object.keys(scripts) as (keyof typeof scripts)[];
+  // One untimed run each fills Deno's transpile and code caches.
+  for (const name of names) await runOnce(scripts[name]);
+  const times: Record<string, number[]> = {};
+  for (let round = 0; round < runs; round++) {
+    const order = round % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) (times[name] ??= []).push(await runOnce(scripts[name]));
   }
+  return {
+    empty: median(times.empty!),
+    authlane: median(times.authlane!),
+    authlaneSources: median(times.authlaneSources!),
+    oauth4webapi: median(times.oauth4webapi!),
+    runs,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,19 +169,31 @@ interface Size {
 }
 
 async function ownSources(): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(new URL("src/", ROOT))) {
+    if (entry.isFile && entry.name.endsWith(".ts")) files.push(`${ROOT.pathname}src/${entry.name}`);
+  }
+  return files.sort();
+}
+
+/** oauth4webapi's published build/index.js in Deno's npm cache, from `deno info --json`. */
+async function o4wPublishedFile(): Promise<string | undefined> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "mod.ts"],
+    args: ["info", "--json", "bench/_cold/oauth4webapi.ts"],
     cwd: ROOT.pathname,
     stdout: "piped",
     stderr: "piped",
   }).output();
   const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: { specifier: string; local?: string }[];
+    npmPackages?: Record<string, { name: string; localPath?: string }>;
   };
-  return info.modules
-    .filter((m) => m.specifier.startsWith(ROOT.href) && m.local !== undefined)
-    .map((m) => m.local!)
-    .sort();
+  const pkg = Object.values(info.npmPackages ?? {}).find((p) => p.name === "oauth4webapi");
+  return pkg?.localPath === undefined ? undefined : `${pkg.localPath}/build/index.js`;
+}
+
+async function fileSize(label: string, path: string): Promise<Size> {
+  const bytes = await Deno.readFile(path);
+  return { label, raw: bytes.byteLength, gzip: await gzipSize(bytes) };
 }
 
 async function sizes(): Promise<Size[]> {
@@ -202,27 +209,29 @@ async function sizes(): Promise<Size[]> {
     }
     const o4wEntry = `${dir}/o4w_entry.ts`;
     await Deno.writeTextFile(o4wEntry, 'export * from "oauth4webapi";\n');
-    const result: Size[] = [
+    const o4wBuild = await o4wPublishedFile();
+    return [
       {
-        label: `authlane own TypeScript (mod.ts + ${files.length - 1} src files, with docs)`,
+        label: `authlane TypeScript sources (${files.length} src files, with docs)`,
         raw: all.byteLength,
         gzip: await gzipSize(all),
       },
+      await fileSize(
+        "authlane dist/authlane.js (what mod.ts loads; not minified)",
+        `${ROOT.pathname}dist/authlane.js`,
+      ),
       {
-        label: "authlane own code, bundled + minified, jose external",
-        ...await bundle("mod.ts", ["--minify", "--external", "jose"], dir, "own"),
+        label: "authlane, bundled + minified (no dependencies)",
+        ...await bundle("mod.ts", ["--minify"], dir, "own_min"),
       },
-      { label: "authlane + jose, bundled", ...await bundle("mod.ts", [], dir, "all") },
-      {
-        label: "authlane + jose, bundled + minified",
-        ...await bundle("mod.ts", ["--minify"], dir, "all_min"),
-      },
+      ...(o4wBuild === undefined
+        ? []
+        : [await fileSize("oauth4webapi 3.8.8 build/index.js (as published)", o4wBuild)]),
       {
         label: "oauth4webapi 3.8.8, bundled + minified (no dependencies)",
         ...await bundle(o4wEntry, ["--minify"], dir, "o4w_min"),
       },
     ];
-    return result;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -339,9 +348,9 @@ async function main(): Promise<void> {
         `  import mod.ts           ${cold.authlane.toFixed(1)} ms  → authlane adds ${
           (cold.authlane - cold.empty).toFixed(1)
         } ms\n` +
-        `  authlane as one bundle  ${cold.authlaneBundled.toFixed(1)} ms  → adds ${
-          (cold.authlaneBundled - cold.empty).toFixed(1)
-        } ms (same code as one module instead of mod.ts + src/)\n` +
+        `  import src/index.ts     ${cold.authlaneSources.toFixed(1)} ms  → adds ${
+          (cold.authlaneSources - cold.empty).toFixed(1)
+        } ms (the TypeScript sources dist/authlane.js is bundled from)\n` +
         `  import "oauth4webapi"   ${cold.oauth4webapi.toFixed(1)} ms  → oauth4webapi adds ${
           (cold.oauth4webapi - cold.empty).toFixed(1)
         } ms\n` +

@@ -100,8 +100,9 @@ Deno.test("architecture: mod.ts loads no package at run time (jose is for tests 
     modules: { specifier: string }[];
   };
   const root = new URL("../", import.meta.url).href;
+  // src/ files appear as the types of mod.ts (@ts-types); the code is dist/authlane.js.
   const foreign = info.modules.map((m) => m.specifier).filter((s) =>
-    !s.startsWith(`${root}src/`) && s !== `${root}mod.ts`
+    !s.startsWith(`${root}src/`) && s !== `${root}mod.ts` && s !== `${root}dist/authlane.js`
   );
   assert.deepEqual(foreign, []);
   assert.ok(info.modules.length > 30, "the graph was read");
@@ -134,8 +135,8 @@ Deno.test("architecture: shipped code has no node: or jsr: imports", () => {
 
 // src/cli/ (the Deno-only CLI entry) is a user of the library, not a layer of it: readSources()
 // reads the top level of src/ only, so the rules above (Deno APIs, fetch) do not apply to it.
-// Instead it may reach the library through ../../mod.ts alone.
-Deno.test("architecture: src/cli/ imports nothing but ../../mod.ts and its own files", async () => {
+// Instead it may reach the library through ../index.ts (the source entry) alone.
+Deno.test("architecture: src/cli/ imports nothing but ../index.ts and its own files", async () => {
   const CLI = new URL("../src/cli/", import.meta.url);
   const bad: string[] = [];
   let files = 0;
@@ -149,7 +150,7 @@ Deno.test("architecture: src/cli/ imports nothing but ../../mod.ts and its own f
       ...text.matchAll(/\bimport\(\s*["'`]([^"'`]+)["'`]/g),
     ].map((m) => m[1]!);
     for (const spec of specifiers) {
-      if (spec === "../../mod.ts" || /^\.\/[a-z_]+\.ts$/.test(spec)) continue;
+      if (spec === "../index.ts" || /^\.\/[a-z_]+\.ts$/.test(spec)) continue;
       bad.push(`cli/${entry.name}: ${spec}`);
     }
   }
@@ -158,13 +159,23 @@ Deno.test("architecture: src/cli/ imports nothing but ../../mod.ts and its own f
   assert.deepEqual(bad, []);
 });
 
-Deno.test("architecture: mod.ts only re-exports", async () => {
-  const text = stripComments(await Deno.readTextFile(new URL("../mod.ts", import.meta.url)));
+Deno.test("architecture: src/index.ts only re-exports", async () => {
+  const text = stripComments(await Deno.readTextFile(new URL("../src/index.ts", import.meta.url)));
   const statements = text.split(";").map((s) => s.trim()).filter((s) => s.length > 0);
   const other = statements.filter((s) =>
-    !/^export\s+(type\s+)?(\*|\{[^}]*\})\s+from\s+"\.\/src\/[a-z_]+\.ts"$/s.test(s)
+    !/^export\s+(type\s+)?(\*|\{[^}]*\})\s+from\s+"\.\/[a-z_]+\.ts"$/s.test(s)
   );
   assert.deepEqual(other, []);
+});
+
+Deno.test("architecture: mod.ts is the bundle of src/index.ts with src/index.ts's types", async () => {
+  const text = await Deno.readTextFile(new URL("../mod.ts", import.meta.url));
+  const code = stripComments(text).trim();
+  assert.equal(code, 'export * from "./dist/authlane.js";');
+  assert.match(
+    text,
+    /^\/\/ @ts-types="\.\/src\/index\.ts"\nexport \* from "\.\/dist\/authlane\.js";$/m,
+  );
 });
 
 function stripComments(text: string): string {

@@ -40,7 +40,8 @@ const TYPE_ADDITIONS = [
 ];
 
 async function typeExports(): Promise<string[]> {
-  const text = await Deno.readTextFile(new URL("../mod.ts", import.meta.url));
+  // mod.ts takes its types from src/index.ts (@ts-types), the table of contents.
+  const text = await Deno.readTextFile(new URL("../src/index.ts", import.meta.url));
   const names: string[] = [];
   for (const match of text.matchAll(/export\s+type\s*\{([^}]*)\}/g)) {
     for (const part of match[1]!.split(",")) {

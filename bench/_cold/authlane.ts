@@ -1,2 +1,2 @@
-// Cold start: a fresh process importing authlane.
+// Cold start: a fresh process importing authlane as users do (mod.ts, which loads dist/authlane.js).
 import "../../mod.ts";

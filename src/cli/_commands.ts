@@ -7,7 +7,7 @@
  * @module
  */
 
-import * as oauth from "../../mod.ts";
+import * as oauth from "../index.ts";
 import { type Flags, UsageError } from "./_args.ts";
 import { openSession, readFile, type Session, type SessionNeeds } from "./_context.ts";
 import { device } from "./_device.ts";

@@ -5,7 +5,7 @@
  * PAR + PKCE + mTLS).
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../mod.ts";
+import * as oauth from "../../src/index.ts";
 import {
   clientRegistration,
   createWebApp,

@@ -6,7 +6,7 @@
  * `client[clientCertificate]` authenticates with its certificate alone, through the aliases.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../mod.ts";
+import * as oauth from "../../src/index.ts";
 import { closeMtlsAdapter } from "../../src/mtls.ts";
 import { assertOAuthError } from "../_assert.ts";
 import {

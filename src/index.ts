@@ -1,0 +1,261 @@
+/**
+ * The source entry of authlane: every export of the package, grouped by area, from the files in
+ * this folder. `deno task build` bundles it into `dist/authlane.js`, which `mod.ts` loads at run
+ * time; `mod.ts` takes its types and documentation from here (`@ts-types`). Tests, examples and
+ * the CLI import this file, so they run on the sources themselves.
+ *
+ * @example Usage
+ * ```ts
+ * import * as oauth from "@authlane/oauth";
+ * const verifier = oauth.generateRandomCodeVerifier();
+ * const challenge = await oauth.calculatePKCECodeChallenge(verifier);
+ * ```
+ *
+ * @module
+ */
+
+// Vocabulary: types, option symbols, errors
+export * from "./symbols.ts";
+
+// --- section: www_authenticate ---
+// RFC 9110 §11.6.1: WWW-Authenticate challenges
+export type { WWWAuthenticateChallenge, WWWAuthenticateChallengeParameters } from "./types.ts";
+// --- end: www_authenticate ---
+
+// --- section: mtls ---
+// RFC 8705: Mutual-TLS Client Authentication and Certificate-Bound Access Tokens
+export { calculateCertificateThumbprint } from "./certificate.ts";
+export { closeMtlsConnections, mtlsFetch } from "./mtls.ts";
+export type { MtlsFetch } from "./mtls.ts";
+// --- end: mtls ---
+
+// --- section: core ---
+// Vocabulary: metadata and JSON types
+export type {
+  AuthorizationDetails,
+  AuthorizationServer,
+  Client,
+  ClientAuth,
+  ClientCertificate,
+  ConfirmationClaims,
+  CryptoKey,
+  CryptoKeyPair,
+  CustomFetchOptions,
+  DPoPHandle,
+  DPoPRequestOptions,
+  ExportedJWKSCache,
+  HttpRequestOptions,
+  IDToken,
+  JsonArray,
+  JsonObject,
+  JsonPrimitive,
+  JsonValue,
+  JweDecryptFunction,
+  JWEDecryptOptions,
+  JWK,
+  JWKS,
+  JWKSCacheInput,
+  JWKSCacheOptions,
+  JWSAlgorithm,
+  JWTPayload,
+  ModifyAssertionFunction,
+  ModifyAssertionOptions,
+  MTLSEndpointAliases,
+  OAuth2Error,
+  PrivateKey,
+  TokenEndpointResponse,
+  ValidateSignatureOptions,
+} from "./types.ts";
+
+// Errors and their codes
+export {
+  AUTHORIZATION_RESPONSE_ERROR,
+  AuthorizationResponseError,
+  HTTP_REQUEST_FORBIDDEN,
+  INVALID_REQUEST,
+  INVALID_RESPONSE,
+  INVALID_SERVER_METADATA,
+  JSON_ATTRIBUTE_COMPARISON,
+  JWT_CLAIM_COMPARISON,
+  JWT_TIMESTAMP_CHECK,
+  JWT_USERINFO_EXPECTED,
+  KEY_SELECTION,
+  MISSING_SERVER_METADATA,
+  OperationProcessingError,
+  PARSE_ERROR,
+  REQUEST_PROTOCOL_FORBIDDEN,
+  RESPONSE_BODY_ERROR,
+  RESPONSE_IS_NOT_CONFORM,
+  RESPONSE_IS_NOT_JSON,
+  RESPONSE_TOO_LARGE,
+  ResponseBodyError,
+  UNSUPPORTED_OPERATION,
+  UnsupportedOperationError,
+  WWW_AUTHENTICATE_CHALLENGE,
+  WWWAuthenticateChallengeError,
+} from "./errors.ts";
+export type { OAuthErrorCode } from "./errors.ts";
+
+// Transport helpers
+export { checkProtocol, getContentType, resolveEndpoint } from "./_http.ts";
+
+// RFC 6749 §2.3, RFC 7523, RFC 8705 §2: client authentication
+export {
+  ClientSecretBasic,
+  ClientSecretJwt,
+  ClientSecretPost,
+  None,
+  PrivateKeyJwt,
+  TlsClientAuth,
+} from "./client_auth.ts";
+export type { ClientAssertionOptions } from "./client_auth.ts";
+
+// RFC 6749 §5: token endpoint responses, generic grants (RFC 8693, RFC 7523)
+export {
+  genericTokenEndpointRequest,
+  processGenericTokenEndpointResponse,
+} from "./token_endpoint.ts";
+export type {
+  ProcessTokenResponseOptions,
+  RecognizedTokenTypes,
+  TokenEndpointRequestOptions,
+} from "./token_endpoint.ts";
+
+// OpenID Connect Core §3.1.3.7: ID tokens
+export { getValidatedIdTokenClaims, validateApplicationLevelSignature } from "./id_token.ts";
+
+// RFC 6749 §4.1 + RFC 7636: authorization code grant with PKCE
+export {
+  authorizationCodeGrantRequest,
+  processAuthorizationCodeResponse,
+} from "./authorization_code.ts";
+export type { ProcessAuthorizationCodeResponseOptions } from "./authorization_code.ts";
+
+// RFC 6749 §6: refresh token grant
+export { processRefreshTokenResponse, refreshTokenGrantRequest } from "./refresh_token.ts";
+
+// RFC 6749 §4.4: client credentials grant
+export {
+  clientCredentialsGrantRequest,
+  processClientCredentialsResponse,
+} from "./client_credentials.ts";
+export type { ClientCredentialsGrantRequestOptions } from "./client_credentials.ts";
+// --- end: core ---
+
+// --- section: discovery ---
+// RFC 8414 §3, OpenID Connect Discovery 1.0 §4, RFC 9728 §3: server and resource metadata
+export {
+  discoveryRequest,
+  processDiscoveryResponse,
+  processResourceDiscoveryResponse,
+  resourceDiscoveryRequest,
+} from "./discovery.ts";
+export type { DiscoveryRequestOptions, ResourceServer } from "./discovery.ts";
+
+// RFC 7636 §4.1-4.2: PKCE; OpenID Connect Core §3.1.2.1: state and nonce
+export {
+  calculatePKCECodeChallenge,
+  generateRandomCodeVerifier,
+  generateRandomNonce,
+  generateRandomState,
+} from "./pkce.ts";
+
+// RFC 6749 §4.1.2, RFC 9207 §2.4, Form Post Response Mode §2: authorization responses
+export { formPostResponse, validateAuthResponse } from "./authorization_response.ts";
+// --- end: discovery ---
+
+// --- section: dpop_userinfo ---
+// RFC 9449: DPoP proofs, nonces and key generation
+export { DPoP, generateKeyPair, isDPoPNonceError } from "./dpop.ts";
+export type { GenerateKeyPairOptions } from "./dpop.ts";
+
+// OpenID Connect Core §5.3: UserInfo
+export { processUserInfoResponse, userInfoRequest } from "./userinfo.ts";
+export type { UserInfoAddress, UserInfoRequestOptions, UserInfoResponse } from "./userinfo.ts";
+
+// RFC 6750 §2.1, RFC 9449 §7: protected resource requests
+export { protectedResourceRequest } from "./protected_resource.ts";
+export type {
+  ProtectedResourceRequestBody,
+  ProtectedResourceRequestOptions,
+} from "./protected_resource.ts";
+// --- end: dpop_userinfo ---
+
+// --- section: par_jar_jarm ---
+// RFC 9126: Pushed Authorization Requests
+export { processPushedAuthorizationResponse, pushedAuthorizationRequest } from "./par.ts";
+export type { PushedAuthorizationRequestOptions, PushedAuthorizationResponse } from "./par.ts";
+
+// RFC 9101: JWT-Secured Authorization Request (request objects)
+export { issueRequestObject } from "./request_object.ts";
+
+// JARM: JWT Secured Authorization Response Mode for OAuth 2.0
+export { validateJwtAuthResponse } from "./jarm.ts";
+
+// OpenID Connect Core §3.3.2.11 hybrid `code id_token` responses, FAPI 1.0 Advanced §5.2.2.1
+export { validateCodeIdTokenResponse, validateDetachedSignatureResponse } from "./hybrid.ts";
+// --- end: par_jar_jarm ---
+
+// --- section: grants_more ---
+// RFC 8628: OAuth 2.0 Device Authorization Grant
+export {
+  deviceAuthorizationRequest,
+  deviceCodeGrantRequest,
+  processDeviceAuthorizationResponse,
+  processDeviceCodeResponse,
+} from "./device_flow.ts";
+export type {
+  DeviceAuthorizationRequestOptions,
+  DeviceAuthorizationResponse,
+} from "./device_flow.ts";
+
+// OpenID Connect CIBA Core 1.0 (poll mode): Client-Initiated Backchannel Authentication
+export {
+  backchannelAuthenticationGrantRequest,
+  backchannelAuthenticationRequest,
+  processBackchannelAuthenticationGrantResponse,
+  processBackchannelAuthenticationResponse,
+} from "./ciba.ts";
+export type {
+  BackchannelAuthenticationRequestOptions,
+  BackchannelAuthenticationResponse,
+} from "./ciba.ts";
+
+// RFC 7662 + RFC 9701: Token Introspection, JSON and JWT responses
+export { introspectionRequest, processIntrospectionResponse } from "./introspection.ts";
+export type { IntrospectionRequestOptions, IntrospectionResponse } from "./introspection.ts";
+
+// RFC 7009: Token Revocation
+export { processRevocationResponse, revocationRequest } from "./revocation.ts";
+export type { RevocationRequestOptions } from "./revocation.ts";
+
+// RFC 7591: Dynamic Client Registration; RFC 7592: its management (authlane addition)
+export {
+  clientConfigurationRequest,
+  dynamicClientRegistrationRequest,
+  processClientConfigurationResponse,
+  processDynamicClientRegistrationResponse,
+} from "./registration.ts";
+export type {
+  ClientConfigurationMethod,
+  ClientConfigurationReference,
+  ClientConfigurationRequestOptions,
+  DynamicClientRegistrationRequestOptions,
+  OmitSymbolProperties,
+} from "./registration.ts";
+// --- end: grants_more ---
+
+// --- section: resource_server ---
+// RFC 9068 §4: JWT access tokens at a resource server, with RFC 9449 §7 DPoP and RFC 8705 §3
+// certificate binding
+export { validateJwtAccessToken } from "./jwt_access_token.ts";
+export type { JWTAccessTokenClaims, ValidateJWTAccessTokenOptions } from "./jwt_access_token.ts";
+
+// OpenID Connect Back-Channel Logout 1.0 §2.6: logout tokens (authlane addition)
+export { validateLogoutToken } from "./backchannel_logout.ts";
+export type {
+  LogoutTokenClaims,
+  LogoutTokenEvents,
+  ValidateLogoutTokenOptions,
+} from "./backchannel_logout.ts";
+// --- end: resource_server ---
