@@ -49,8 +49,11 @@ export function allowedAlgs(
   serverValues: unknown,
   fallback: string | undefined,
 ): string[] | undefined {
-  if (typeof clientValue === "string" && clientValue.length > 0) return [clientValue];
-  if (Array.isArray(serverValues) && serverValues.length > 0) {
+  // Whichever side names algorithms is authoritative, even with an empty value: a client that
+  // registered "" or a server that advertises [] allows nothing, as in oauth4webapi (OpenID
+  // Connect Discovery §3 requires the list, so an empty one is broken metadata, not a default).
+  if (typeof clientValue === "string") return [clientValue];
+  if (Array.isArray(serverValues)) {
     return serverValues.filter((v): v is string => typeof v === "string");
   }
   return fallback === undefined ? undefined : [fallback];

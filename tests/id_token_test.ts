@@ -130,6 +130,41 @@ Deno.test("processAuthorizationCodeResponse() refuses anything but RS256 when ne
   }
 });
 
+Deno.test("processAuthorizationCodeResponse() refuses every alg when the server advertises an empty list", async () => {
+  // An empty id_token_signing_alg_values_supported is broken metadata, not "use the RS256 default".
+  const server = createFakeAs({ metadata: { id_token_signing_alg_values_supported: [] } });
+  for (const alg of ["RS256", "ES256"] as const) {
+    const idToken = await server.idToken({}, undefined, alg);
+    await assertOAuthError(
+      async () =>
+        oauth.processAuthorizationCodeResponse(
+          server.as,
+          server.client,
+          await tokenResponse(server, idToken),
+        ),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { expected: [] },
+    );
+  }
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses every alg when the client registered an empty one", async () => {
+  const server = createFakeAs();
+  const idToken = await server.idToken({}, undefined, "ES256");
+  await assertOAuthError(
+    async () =>
+      oauth.processAuthorizationCodeResponse(
+        server.as,
+        { ...server.client, id_token_signed_response_alg: "" },
+        await tokenResponse(server, idToken),
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { expected: [""] },
+  );
+});
+
 Deno.test("processAuthorizationCodeResponse() accepts RS256 when neither side names an alg", async () => {
   const server = createFakeAs({ metadata: { id_token_signing_alg_values_supported: undefined } });
   const idToken = await server.idToken({}, undefined, "RS256");
