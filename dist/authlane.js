@@ -1078,6 +1078,9 @@ function decodeJws(jws) {
     }
     throw processingError("JWT must have three dot-separated segments", INVALID_RESPONSE);
   }
+  if (jws.includes("=")) {
+    throw processingError("JWT segments must be base64url without padding", PARSE_ERROR);
+  }
   const header = parseSegmentJson(jws.slice(0, first), "header");
   assertSupportedHeader(header);
   const claims = parseSegmentJson(jws.slice(first + 1, second), "payload");
@@ -1813,10 +1816,10 @@ function label(claim) {
   return name ? `"${claim}" (${name})` : `"${claim}"`;
 }
 function allowedAlgs(clientValue, serverValues, fallback) {
-  if (typeof clientValue === "string" && clientValue.length > 0) return [
+  if (typeof clientValue === "string") return [
     clientValue
   ];
-  if (Array.isArray(serverValues) && serverValues.length > 0) {
+  if (Array.isArray(serverValues)) {
     return serverValues.filter((v) => typeof v === "string");
   }
   return fallback === void 0 ? void 0 : [

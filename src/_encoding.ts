@@ -78,8 +78,9 @@ export function toBase64Url(bytes: Uint8Array | ArrayBuffer): string {
 }
 
 /**
- * Decodes base64url without padding; throws a `SyntaxError` on characters outside the alphabet
- * or on padding.
+ * Decodes base64url; throws a `SyntaxError` on characters outside the alphabet. Trailing `=`
+ * padding is tolerated here (JWK members from lenient servers carry it); JWS parsing refuses it
+ * before decoding (`decodeJws`, RFC 7515 §2).
  */
 export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> {
   return decode(text, "base64url");

@@ -86,6 +86,10 @@ export function decodeJws(jws: string): DecodedJws {
     }
     throw processingError("JWT must have three dot-separated segments", INVALID_RESPONSE);
   }
+  // RFC 7515 §2: base64url "with all trailing '=' characters omitted"; padding is no JWS.
+  if (jws.includes("=")) {
+    throw processingError("JWT segments must be base64url without padding", PARSE_ERROR);
+  }
   const header = parseSegmentJson(jws.slice(0, first), "header");
   assertSupportedHeader(header);
   const claims = parseSegmentJson(jws.slice(first + 1, second), "payload");

@@ -105,3 +105,17 @@ Deno.test("jwkThumbprint() refuses unknown key types and missing or empty member
     );
   }
 });
+
+Deno.test("decodeJws() refuses base64url padding in any segment (RFC 7515 §2)", async () => {
+  const jwt = await signJwt({}, { sub: "x" }, keys.ES256.privateKey);
+  const [h, p, s] = jwt.split(".") as [string, string, string];
+  decodeJws(jwt); // the unpadded original parses
+  // "eyJ…" segments whose length is not a multiple of 4 get one or two "=" when padded.
+  const pad = (segment: string) => segment + "=".repeat((4 - (segment.length % 4)) % 4 || 4);
+  for (const padded of [`${pad(h)}.${p}.${s}`, `${h}.${pad(p)}.${s}`, `${h}.${p}.${pad(s)}`]) {
+    assert.throws(
+      () => decodeJws(padded),
+      (err) => err instanceof oauth.OperationProcessingError && err.code === oauth.PARSE_ERROR,
+    );
+  }
+});
