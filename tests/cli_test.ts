@@ -885,6 +885,38 @@ Deno.test("device honours the server's interval and adds 5 s on slow_down", asyn
   assert.match(result.stdout, /^access_token: +\S+$/m);
 });
 
+Deno.test("device gives up when the device code expires, on the clock the caller supplies", async () => {
+  await using server = await startFakeAs();
+  server.override("device_authorization", async (_req, _body, next) => {
+    const response = await next();
+    return { ...(await response.json()), expires_in: 12, interval: 5 };
+  });
+  server.override("token", server.oauthError("authorization_pending"));
+  // A fake clock that only sleep() moves: with Date.now() the deadline would never come.
+  let clock = 1_000_000;
+  const result = await run(
+    [
+      "device",
+      "--issuer",
+      server.issuer,
+      "--insecure",
+      "--client-id",
+      server.client.client_id,
+      "--client-secret-env",
+      "S",
+    ],
+    { S: server.clientSecret },
+    {
+      now: () => clock,
+      sleep: (ms) => Promise.resolve(void (clock += ms)),
+    },
+  );
+  assert.equal(result.code, 3, result.stderr);
+  assert.match(result.stderr, /expired/);
+  // Polls at 0 s, 5 s and 10 s; at 15 s the 12 s code has expired.
+  assert.equal(server.requestsTo("token").length, 3);
+});
+
 Deno.test("device exits 3 with error=access_denied when the user refuses", async () => {
   await using server = await startFakeAs();
   server.overrideOnce("token", server.oauthError("access_denied", "the user said no"));

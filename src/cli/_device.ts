@@ -69,7 +69,8 @@ async function pollDeviceCode(
 ): Promise<oauth.TokenEndpointResponse> {
   const { as, client, clientAuth } = session;
   let interval = authorization.interval ?? 5;
-  const deadline = Date.now() + authorization.expires_in * 1000;
+  // One clock for the deadline and the waits: a caller that replaces sleep() replaces now() too.
+  const deadline = io.now() + authorization.expires_in * 1000;
   const progress = new Progress(io);
   try {
     for (let poll = 1;; poll++) {
@@ -97,15 +98,16 @@ async function pollDeviceCode(
       }
       const embeddedFailure = failure();
       if (embeddedFailure !== undefined) throw embeddedFailure;
-      const left = Math.ceil((deadline - Date.now()) / 1000);
-      if (left <= 0) {
+      // RFC 8628 §3.5: the next poll may not come sooner than `interval`; when that is past the
+      // code's expiry, no poll can succeed any more.
+      const next = io.now() + interval * 1000;
+      if (next > deadline) {
         throw new ProtocolError("the device code expired before it was approved", {
           error: "expired_token",
         });
       }
-      const next = Date.now() + interval * 1000;
       progress.update(`waiting for approval (${status}); polling every ${interval}s`, () => {
-        const now = Date.now();
+        const now = io.now();
         const seconds = (t: number) => Math.max(0, Math.ceil((t - now) / 1000));
         return `poll ${poll}, next in ${seconds(next)}s, code expires in ${seconds(deadline)}s`;
       });

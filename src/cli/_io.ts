@@ -39,6 +39,8 @@ export interface CliIo {
   isTerminal: boolean;
   /** Waits between device-flow polls. @default a timer */
   sleep(milliseconds: number): Promise<void>;
+  /** The clock device-flow deadlines are counted on, in milliseconds. @default Date.now */
+  now(): number;
   /**
    * Starts the embedded test provider; `start` is the built-in way. Replace it to watch or wrap
    * the provider (tests do). @default (start) => start()
@@ -69,6 +71,7 @@ export function resolveIo(io: Partial<CliIo> = {}): CliIo {
     isTerminal: io.isTerminal ?? (io.stderr === undefined && Deno.stderr.isTerminal()),
     sleep: io.sleep ??
       ((milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds))),
+    now: io.now ?? (() => Date.now()),
     embedded: io.embedded ?? ((start) => start()),
   };
 }
