@@ -2298,6 +2298,8 @@ var RS_MEMBER_TYPES = {
   dpop_bound_access_tokens_required: "boolean",
   signed_metadata: "string"
 };
+var AS_MEMBER_LIST = Object.entries(AS_MEMBER_TYPES);
+var RS_MEMBER_LIST = Object.entries(RS_MEMBER_TYPES);
 function withoutTrailingSlash(path) {
   return path.endsWith("/") ? path.slice(0, -1) : path;
 }
@@ -2322,12 +2324,9 @@ async function getMetadata(url, options) {
     transport
   });
 }
-var memberTypeLists = /* @__PURE__ */ new WeakMap();
 function checkMemberTypes(body, types) {
-  let list = memberTypeLists.get(types);
-  if (list === void 0) memberTypeLists.set(types, list = Object.entries(types));
-  for (let i = 0; i < list.length; i++) {
-    const [attribute, type] = list[i];
+  for (let i = 0; i < types.length; i++) {
+    const [attribute, type] = types[i];
     const value = body[attribute];
     if (value === void 0 || typeof value === type) continue;
     if (type === "string[]" && Array.isArray(value) && allStrings(value)) continue;
@@ -2385,7 +2384,7 @@ async function processDiscoveryResponse(expectedIssuerIdentifier, response) {
       attribute: "issuer"
     });
   }
-  checkMemberTypes(body, AS_MEMBER_TYPES);
+  checkMemberTypes(body, AS_MEMBER_LIST);
   checkMtlsAliases(body);
   return body;
 }
@@ -2417,7 +2416,7 @@ async function processResourceDiscoveryResponse(expectedResourceIdentifier, resp
       attribute: "resource"
     });
   }
-  checkMemberTypes(body, RS_MEMBER_TYPES);
+  checkMemberTypes(body, RS_MEMBER_LIST);
   return body;
 }
 

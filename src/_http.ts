@@ -373,6 +373,7 @@ function isJsonMediaType(type: string | undefined): boolean {
     (type !== undefined && type.startsWith("application/") && type.endsWith("+json"));
 }
 
+/** Throws `RESPONSE_IS_NOT_JSON` after cancelling the body. */
 async function notJson(response: Response, type: string | undefined): Promise<never> {
   await response.body?.cancel();
   throw processingError(
@@ -380,12 +381,6 @@ async function notJson(response: Response, type: string | undefined): Promise<ne
     RESPONSE_IS_NOT_JSON,
     { contentType: type, status: response.status },
   );
-}
-
-/** Throws `RESPONSE_IS_NOT_JSON` (after cancelling the body) unless the response is JSON. */
-export async function assertJsonResponse(response: Response): Promise<void> {
-  const type = getContentType(response);
-  if (!isJsonMediaType(type)) await notJson(response, type);
 }
 
 /** Reads a JSON-object body: content type, size cap, parse, and shape. */

@@ -43,7 +43,10 @@ const SINGLE_PARAMETERS = [
 /** Parameters that only implicit or hybrid responses carry (RFC 6749 §4.2.2, OIDC Core §3.3.2.5). */
 const FRONT_CHANNEL_TOKENS = ["id_token", "token", "access_token"];
 
-/** One bit per parameter of {@link SINGLE_PARAMETERS}, for the single pass over a response. */
+/**
+ * One bit per parameter of {@link SINGLE_PARAMETERS}, which may each appear at most once
+ * (RFC 6749 §3.1), for the single pass over a response.
+ */
 const SINGLE_BITS: Readonly<Record<string, number>> = Object.assign(
   Object.create(null),
   Object.fromEntries(SINGLE_PARAMETERS.map((name, i) => [name, 1 << i])),
@@ -83,7 +86,6 @@ function checkExpectedState(expectedState: unknown): void {
   assertNonEmptyString(expectedState, '"expectedState"');
 }
 
-/** RFC 6749 §3.1: each response parameter appears at most once. */
 /** RFC 9207 §2.4: an `iss` must be the issuer; it is required when the server advertises it. */
 function checkIssuer(as: AuthorizationServer, params: URLSearchParams): void {
   const iss = params.get("iss");

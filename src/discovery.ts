@@ -130,6 +130,9 @@ const RS_MEMBER_TYPES: Readonly<Record<string, MemberType>> = {
   signed_metadata: "string",
 };
 
+const AS_MEMBER_LIST = Object.entries(AS_MEMBER_TYPES);
+const RS_MEMBER_LIST = Object.entries(RS_MEMBER_TYPES);
+
 /** Removes one terminating `/` from a path (RFC 8414 §3.1, RFC 9728 §3.1); `/` becomes `""`. */
 function withoutTrailingSlash(path: string): string {
   return path.endsWith("/") ? path.slice(0, -1) : path;
@@ -161,16 +164,15 @@ async function getMetadata(url: URL, options: HttpRequestOptions<"GET"> | undefi
 
 /**
  * Checks that each listed member, when present, has its declared JSON type. Unknown members are
- * left alone; `null` is not accepted for a listed member.
+ * left alone; `null` is not accepted for a listed member. `types` is one of the tables above as
+ * entries, made once at load: the check runs on every metadata document.
  */
-/** The member-type tables as arrays, made once: the check runs on every metadata document. */
-const memberTypeLists = new WeakMap<object, readonly (readonly [string, MemberType])[]>();
-
-function checkMemberTypes(body: JsonObject, types: Readonly<Record<string, MemberType>>): void {
-  let list = memberTypeLists.get(types);
-  if (list === undefined) memberTypeLists.set(types, list = Object.entries(types));
-  for (let i = 0; i < list.length; i++) {
-    const [attribute, type] = list[i]!;
+function checkMemberTypes(
+  body: JsonObject,
+  types: readonly (readonly [string, MemberType])[],
+): void {
+  for (let i = 0; i < types.length; i++) {
+    const [attribute, type] = types[i]!;
     const value = body[attribute];
     if (value === undefined || typeof value === type) continue;
     if (type === "string[]" && Array.isArray(value) && allStrings(value)) continue;
@@ -324,7 +326,7 @@ export async function processDiscoveryResponse(
       { expected: expectedIssuerIdentifier.href, body, attribute: "issuer" },
     );
   }
-  checkMemberTypes(body, AS_MEMBER_TYPES);
+  checkMemberTypes(body, AS_MEMBER_LIST);
   checkMtlsAliases(body);
   return body as AuthorizationServer;
 }
@@ -432,6 +434,6 @@ export async function processResourceDiscoveryResponse(
       { expected: expectedResourceIdentifier.href, body, attribute: "resource" },
     );
   }
-  checkMemberTypes(body, RS_MEMBER_TYPES);
+  checkMemberTypes(body, RS_MEMBER_LIST);
   return body as ResourceServer;
 }
