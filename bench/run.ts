@@ -18,6 +18,11 @@ import { makeFixtures } from "./_fixtures.ts";
 import { makeWorkloads, type Workload } from "./_workloads.ts";
 
 const ROOT = new URL("../", import.meta.url);
+
+/** A file: URL as a path (percent-decoded: a checkout path may hold spaces). */
+function fromFileUrl(url: URL): string {
+  return decodeURIComponent(url.pathname);
+}
 const PINNED_ENV = "AUTHLANE_BENCH_PINNED";
 
 const args = new Set(Deno.args);
@@ -38,7 +43,7 @@ async function pinToOneCore(): Promise<void> {
         "run",
         "-A",
         "--v8-flags=--expose-gc",
-        new URL(import.meta.url).pathname,
+        fromFileUrl(new URL(import.meta.url)),
         ...Deno.args,
       ],
       env: { [PINNED_ENV]: "taskset -c 0" },
@@ -94,7 +99,7 @@ async function runOnce(script: string): Promise<number> {
   const start = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", script],
-    cwd: ROOT.pathname,
+    cwd: ROOT,
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -151,7 +156,7 @@ async function bundle(entry: string, flags: string[], dir: string, name: string)
   const out = `${dir}/${name}.js`;
   const result = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "--quiet", ...flags, "-o", out, entry],
-    cwd: ROOT.pathname,
+    cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -171,7 +176,9 @@ interface Size {
 async function ownSources(): Promise<string[]> {
   const files: string[] = [];
   for await (const entry of Deno.readDir(new URL("src/", ROOT))) {
-    if (entry.isFile && entry.name.endsWith(".ts")) files.push(`${ROOT.pathname}src/${entry.name}`);
+    if (entry.isFile && entry.name.endsWith(".ts")) {
+      files.push(fromFileUrl(new URL(`src/${entry.name}`, ROOT)));
+    }
   }
   return files.sort();
 }
@@ -180,7 +187,7 @@ async function ownSources(): Promise<string[]> {
 async function o4wPublishedFile(): Promise<string | undefined> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "bench/_cold/oauth4webapi.ts"],
-    cwd: ROOT.pathname,
+    cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -218,7 +225,7 @@ async function sizes(): Promise<Size[]> {
       },
       await fileSize(
         "authlane dist/authlane.js (what mod.ts loads; not minified)",
-        `${ROOT.pathname}dist/authlane.js`,
+        fromFileUrl(new URL("dist/authlane.js", ROOT)),
       ),
       {
         label: "authlane, bundled + minified (no dependencies)",

@@ -91,7 +91,7 @@ Deno.test("architecture: mod.ts loads no package at run time (jose is for tests 
   // Thumbprints were jose's last job in src/; its modules cost ~7 ms of every cold start. The
   // module graph as Deno resolves it (static and literal dynamic imports) must stay local.
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL("../mod.ts", import.meta.url).pathname],
+    args: ["info", "--json", new URL("../mod.ts", import.meta.url).href],
     stdout: "piped",
     stderr: "piped",
   }).output();

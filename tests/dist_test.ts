@@ -11,7 +11,11 @@ import { build, DIST } from "../tools/build.ts";
 Deno.test("dist/authlane.js is a fresh build of src/ (run `deno task build` after changing src/)", async () => {
   const committed = await Deno.readTextFile(new URL(`../${DIST}`, import.meta.url));
   const fresh = await build();
-  assert.ok(committed === fresh, `${DIST} is stale: run \`deno task build\` and commit it`);
+  assert.ok(
+    committed === fresh,
+    `${DIST} differs from a fresh build with Deno ${Deno.version.deno} (its first line names the ` +
+      "version it was built with): run `deno task build` and commit it",
+  );
 });
 
 Deno.test("mod.ts exports at run time exactly what src/index.ts exports", () => {

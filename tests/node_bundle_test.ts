@@ -1,6 +1,5 @@
 /**
- * authlane beyond Deno: `deno bundle` turns mod.ts into one self-contained ES module (jose
- * inlined), and Node.js runs it against oidc-provider on loopback through tests/_node_smoke.mjs:
+ * authlane beyond Deno: `deno bundle` turns mod.ts into one self-contained ES module, and Node.js runs it against oidc-provider on loopback through tests/_node_smoke.mjs:
  * discovery, client credentials with a JWT access token validated as a resource server, DPoP,
  * the code flow with PKCE and ID token signature validation, userinfo and refresh, and the
  * library's refusals (wrong state, replayed code, the revoked token after it, mTLS without

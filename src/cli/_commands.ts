@@ -7,6 +7,10 @@
  * @module
  */
 
+// The CLI runs on the TypeScript sources, not on dist/authlane.js: a program that imports both
+// "@authlane/oauth" and "@authlane/oauth/cli" holds two copies of the library (distinct symbols
+// and classes). Harmless while main(), CliIo and EmbeddedProvider take no library values; keep
+// it that way, or import the package entry here instead.
 import * as oauth from "../index.ts";
 import { type Flags, UsageError } from "./_args.ts";
 import { openSession, readFile, type Session, type SessionNeeds } from "./_context.ts";
