@@ -6,6 +6,8 @@
  * which is kept out of the timed loop. Then cold start (a fresh `deno run` importing mod.ts, minus
  * an empty script, beside the TypeScript sources and oauth4webapi) and shipped size.
  *
+ * Each workload runs in a fresh process of its own (`--in-process` runs them all in this one).
+ *
  * Flags: `--quick` (about 20 s smoke run), `--only=1,1s,3` (some workloads), `--no-cold`,
  * `--no-size`, `--json=path` (write the results as JSON too). The script re-runs itself under
  * `taskset -c 0` when taskset exists, so the whole run stays on one core.
@@ -30,6 +32,8 @@ const quick = args.has("--quick");
 const only = Deno.args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const jsonOut = Deno.args.find((a) => a.startsWith("--json="))?.slice(7);
 const roundsArg = Deno.args.find((a) => a.startsWith("--rounds="))?.slice(9);
+const workerId = Deno.args.find((a) => a.startsWith("--worker="))?.slice(9);
+const inProcess = args.has("--in-process");
 
 async function pinToOneCore(): Promise<void> {
   if (Deno.env.get(PINNED_ENV) !== undefined) return;
@@ -296,12 +300,53 @@ function printTable(rows: { w: Workload; r?: Result; note?: string }[]): void {
   }
 }
 
+/** What a worker process reports for its one workload. */
+interface WorkerReport {
+  failures: string[];
+  result?: Result;
+}
+
+/** `--worker=<id>`: checks and measures one workload, prints a {@link WorkerReport} as JSON. */
+async function worker(id: string, plan: Plan): Promise<void> {
+  const w = (await makeWorkloads(await makeFixtures())).find((x) => x.id === id);
+  if (w === undefined) throw new Error(`no workload ${id}`);
+  const failures = await w.check();
+  const report: WorkerReport = failures.length > 0
+    ? { failures }
+    : { failures, result: await measure(w, plan) };
+  console.log(JSON.stringify(report));
+}
+
+/**
+ * Runs one workload in a fresh process (same CPU pin, inherited), so no workload is measured on
+ * the heap and JIT state the ones before it left: in one process, 1s measured 0.88× after 1 and
+ * 1c had run and 0.96× on its own (bench/_calibrate.ts).
+ */
+async function measureIsolated(w: Workload): Promise<WorkerReport> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      fromFileUrl(new URL(import.meta.url)),
+      `--worker=${w.id}`,
+      ...Deno.args.filter((a) => a === "--quick" || a.startsWith("--rounds=")),
+    ],
+    env: { [PINNED_ENV]: Deno.env.get(PINNED_ENV) ?? "no" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`worker for workload ${w.id} failed`);
+  return JSON.parse(new TextDecoder().decode(out.stdout)) as WorkerReport;
+}
+
 async function main(): Promise<void> {
   await pinToOneCore();
   const plan: Plan = quick
     ? { rounds: 5, batchMs: 12, warmupMs: 150, pauseMs: 2 }
     : { rounds: 21, batchMs: 40, warmupMs: 400, pauseMs: 3 };
   if (roundsArg !== undefined) plan.rounds = Number(roundsArg);
+  if (workerId !== undefined) return await worker(workerId, plan);
   const started = performance.now();
   console.log(
     `authlane bench — ${
@@ -312,7 +357,9 @@ async function main(): Promise<void> {
       }; gc before each batch: ${"gc" in globalThis ? "yes" : "no"}`,
   );
   console.log(
-    `method: ${plan.rounds} rounds per workload, ~${plan.batchMs} ms batches, authlane and ` +
+    `method: ${
+      inProcess ? "all workloads in this process" : "each workload in a fresh process"
+    }, ${plan.rounds} rounds per workload, ~${plan.batchMs} ms batches, authlane and ` +
       `oauth4webapi alternating (first swaps each round), medians of per-round values; ops/s, ` +
       `ratios and floor multiples from process CPU time (getrusage: user + system), the ` +
       `wall-clock ratio beside; inputs built fresh before each batch (not timed; see "build µs")\n`,
@@ -329,13 +376,18 @@ async function main(): Promise<void> {
       console.error(`[${w.id}] skipped: ${w.pending}`);
       continue;
     }
-    const failures = await w.check();
-    if (failures.length > 0) {
+    const { failures, result } = inProcess
+      ? await (async (): Promise<WorkerReport> => {
+        const failures = await w.check();
+        return failures.length > 0 ? { failures } : { failures, result: await measure(w, plan) };
+      })()
+      : await measureIsolated(w);
+    if (result === undefined) {
       rows.push({ w, note: `CHECK FAILED: ${failures.join("; ")}` });
       console.error(`[${w.id}] correctness check failed:\n  ${failures.join("\n  ")}`);
       continue;
     }
-    const r = await measure(w, plan);
+    const r = result;
     rows.push({ w, r });
     console.error(
       `[${w.id}] checks passed; ${w.title}: ratio ${r.ratio.toFixed(2)}, al ${
