@@ -2770,56 +2770,36 @@ function rsaModulus(options) {
   }
   return value;
 }
+var KEY_GEN_ALGS = /* @__PURE__ */ new Set([
+  "PS256",
+  "PS384",
+  "PS512",
+  "RS256",
+  "RS384",
+  "RS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "Ed25519",
+  "EdDSA"
+]);
 function keyGenParams(alg, options) {
-  const publicExponent = new Uint8Array([
-    1,
-    0,
-    1
-  ]);
-  switch (alg) {
-    case "PS256":
-    case "PS384":
-    case "PS512":
-      return {
-        name: "RSA-PSS",
-        hash: `SHA-${alg.slice(2)}`,
-        modulusLength: rsaModulus(options),
-        publicExponent
-      };
-    case "RS256":
-    case "RS384":
-    case "RS512":
-      return {
-        name: "RSASSA-PKCS1-v1_5",
-        hash: `SHA-${alg.slice(2)}`,
-        modulusLength: rsaModulus(options),
-        publicExponent
-      };
-    case "ES256":
-      return {
-        name: "ECDSA",
-        namedCurve: "P-256"
-      };
-    case "ES384":
-      return {
-        name: "ECDSA",
-        namedCurve: "P-384"
-      };
-    case "ES512":
-      return {
-        name: "ECDSA",
-        namedCurve: "P-521"
-      };
-    case "Ed25519":
-    case "EdDSA":
-      return {
-        name: "Ed25519"
-      };
-    default:
-      throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)} for key generation`, {
-        alg
-      });
+  if (!KEY_GEN_ALGS.has(alg)) {
+    throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)} for key generation`, {
+      alg
+    });
   }
+  const params = importParams(alg);
+  if (params.name !== "RSA-PSS" && params.name !== "RSASSA-PKCS1-v1_5") return params;
+  return {
+    ...params,
+    modulusLength: rsaModulus(options),
+    publicExponent: new Uint8Array([
+      1,
+      0,
+      1
+    ])
+  };
 }
 async function generateKeyPair(alg, options) {
   if (typeof alg !== "string") throw argError('"alg" must be a string');

@@ -359,8 +359,11 @@ export function importPublicJwk(jwk: JWK, alg: string): Promise<CryptoKey> {
   return key;
 }
 
-/** The Web Crypto import parameters of the public key a JWS algorithm verifies with. */
-function importParams(alg: string): RsaHashedImportParams | EcKeyImportParams | Algorithm {
+/**
+ * The Web Crypto parameters of the keys a JWS algorithm uses: what a public key is imported with,
+ * and (with a modulus length and exponent added for RSA) what a key pair is generated with.
+ */
+export function importParams(alg: string): RsaHashedImportParams | EcKeyImportParams | Algorithm {
   switch (alg) {
     case "RS256":
     case "RS384":

@@ -10,7 +10,14 @@
 
 import { isJsonObject } from "./_assert.ts";
 import { randomToken } from "./_encoding.ts";
-import { algFromKey, exportPublicJwk, jwkThumbprint, sha256Base64Url, signJwt } from "./_jose.ts";
+import {
+  algFromKey,
+  exportPublicJwk,
+  importParams,
+  jwkThumbprint,
+  sha256Base64Url,
+  signJwt,
+} from "./_jose.ts";
 import { clientTime } from "./_time.ts";
 import {
   argError,
@@ -338,44 +345,37 @@ function rsaModulus(options: GenerateKeyPairOptions | undefined): number {
   return value;
 }
 
+/** The algorithms `generateKeyPair` makes keys for (not ML-DSA: no Web Crypto support here). */
+const KEY_GEN_ALGS = new Set([
+  "PS256",
+  "PS384",
+  "PS512",
+  "RS256",
+  "RS384",
+  "RS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "Ed25519",
+  "EdDSA",
+]);
+
 function keyGenParams(
   alg: string,
   options: GenerateKeyPairOptions | undefined,
 ): RsaHashedKeyGenParams | EcKeyGenParams | Algorithm {
-  const publicExponent = new Uint8Array([1, 0, 1]);
-  switch (alg) {
-    case "PS256":
-    case "PS384":
-    case "PS512":
-      return {
-        name: "RSA-PSS",
-        hash: `SHA-${alg.slice(2)}`,
-        modulusLength: rsaModulus(options),
-        publicExponent,
-      };
-    case "RS256":
-    case "RS384":
-    case "RS512":
-      return {
-        name: "RSASSA-PKCS1-v1_5",
-        hash: `SHA-${alg.slice(2)}`,
-        modulusLength: rsaModulus(options),
-        publicExponent,
-      };
-    case "ES256":
-      return { name: "ECDSA", namedCurve: "P-256" };
-    case "ES384":
-      return { name: "ECDSA", namedCurve: "P-384" };
-    case "ES512":
-      return { name: "ECDSA", namedCurve: "P-521" };
-    case "Ed25519":
-    case "EdDSA":
-      return { name: "Ed25519" };
-    default:
-      throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)} for key generation`, {
-        alg,
-      });
+  if (!KEY_GEN_ALGS.has(alg)) {
+    throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)} for key generation`, {
+      alg,
+    });
   }
+  const params = importParams(alg);
+  if (params.name !== "RSA-PSS" && params.name !== "RSASSA-PKCS1-v1_5") return params;
+  return {
+    ...params as RsaHashedImportParams,
+    modulusLength: rsaModulus(options),
+    publicExponent: new Uint8Array([1, 0, 1]),
+  };
 }
 
 /**
