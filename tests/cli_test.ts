@@ -83,6 +83,19 @@ function json(result: Run): Record<string, unknown> {
   return JSON.parse(result.stdout);
 }
 
+/** The flags that point the CLI at a fake AS with its confidential client (secret in env `S`). */
+function fakeAsArgs(server: { issuer: string; client: { client_id: string } }): string[] {
+  return [
+    "--issuer",
+    server.issuer,
+    "--insecure",
+    "--client-id",
+    server.client.client_id,
+    "--client-secret-env",
+    "S",
+  ];
+}
+
 /** oidc-provider with the device flow on and the confidential client as a native app. */
 function startTestProvider(): Promise<OidcProviderHarness> {
   return startProvider({
@@ -441,13 +454,7 @@ Deno.test("client-credentials authenticates with the --auth method chosen", asyn
   await using server = await startFakeAs();
   const base = [
     "client-credentials",
-    "--issuer",
-    server.issuer,
-    "--insecure",
-    "--client-id",
-    server.client.client_id,
-    "--client-secret-env",
-    "S",
+    ...fakeAsArgs(server),
   ];
   const env = { S: server.clientSecret };
   const expected: [string[], string][] = [
@@ -509,13 +516,7 @@ Deno.test("client-credentials --dpop binds the token and retries once on use_dpo
   server.dpopNonce = "server-nonce-1";
   const result = await run([
     "client-credentials",
-    "--issuer",
-    server.issuer,
-    "--insecure",
-    "--client-id",
-    server.client.client_id,
-    "--client-secret-env",
-    "S",
+    ...fakeAsArgs(server),
     "--dpop",
     "--json",
   ], { S: server.clientSecret });
@@ -670,13 +671,7 @@ Deno.test("token-exchange sends the RFC 8693 parameters and prints the issued to
   await using server = await startFakeAs();
   const result = await run([
     "token-exchange",
-    "--issuer",
-    server.issuer,
-    "--insecure",
-    "--client-id",
-    server.client.client_id,
-    "--client-secret-env",
-    "S",
+    ...fakeAsArgs(server),
     "--audience",
     "api",
     "--requested-token-type",
@@ -866,13 +861,7 @@ Deno.test("device honours the server's interval and adds 5 s on slow_down", asyn
   const result = await run(
     [
       "device",
-      "--issuer",
-      server.issuer,
-      "--insecure",
-      "--client-id",
-      server.client.client_id,
-      "--client-secret-env",
-      "S",
+      ...fakeAsArgs(server),
     ],
     { S: server.clientSecret },
     { sleep: (ms) => Promise.resolve(void waits.push(ms)) },
@@ -897,13 +886,7 @@ Deno.test("device gives up when the device code expires, on the clock the caller
   const result = await run(
     [
       "device",
-      "--issuer",
-      server.issuer,
-      "--insecure",
-      "--client-id",
-      server.client.client_id,
-      "--client-secret-env",
-      "S",
+      ...fakeAsArgs(server),
     ],
     { S: server.clientSecret },
     {
@@ -922,13 +905,7 @@ Deno.test("device exits 3 with error=access_denied when the user refuses", async
   server.overrideOnce("token", server.oauthError("access_denied", "the user said no"));
   const result = await run([
     "device",
-    "--issuer",
-    server.issuer,
-    "--insecure",
-    "--client-id",
-    server.client.client_id,
-    "--client-secret-env",
-    "S",
+    ...fakeAsArgs(server),
   ], { S: server.clientSecret });
   assert.equal(result.code, 3);
   assert.match(result.stderr, /error=access_denied error_description="the user said no"/);
