@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { JWK } from "../src/types.ts";
+import type { JWK } from "@authlane/oauth";
 
 /** The algorithms a test key exists for. */
 export type TestAlg = "ES256" | "RS256" | "PS256" | "EdDSA" | "ES384";

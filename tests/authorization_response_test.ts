@@ -4,7 +4,7 @@
  * parameters, JARM / implicit / hybrid responses refused, and the form_post response mode.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs } from "./_fake_as.ts";
 

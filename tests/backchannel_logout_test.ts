@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, startFakeAs } from "./_fake_as.ts";
 import { b64u, generateTestKey, type TestKey } from "./_keys.ts";

@@ -5,23 +5,23 @@ import assert from "node:assert/strict";
 import {
   backchannelAuthenticationGrantRequest,
   backchannelAuthenticationRequest,
-  processBackchannelAuthenticationGrantResponse,
-  processBackchannelAuthenticationResponse,
-} from "../src/ciba.ts";
-import { ClientSecretBasic, ClientSecretPost, TlsClientAuth } from "../src/client_auth.ts";
-import {
+  ClientSecretBasic,
+  ClientSecretPost,
+  getValidatedIdTokenClaims,
   INVALID_RESPONSE,
   JWT_CLAIM_COMPARISON,
   JWT_TIMESTAMP_CHECK,
   MISSING_SERVER_METADATA,
   OperationProcessingError,
+  processBackchannelAuthenticationGrantResponse,
+  processBackchannelAuthenticationResponse,
   RESPONSE_BODY_ERROR,
   RESPONSE_IS_NOT_CONFORM,
   ResponseBodyError,
+  TlsClientAuth,
   WWW_AUTHENTICATE_CHALLENGE,
   WWWAuthenticateChallengeError,
-} from "../src/errors.ts";
-import { getValidatedIdTokenClaims } from "../src/id_token.ts";
+} from "@authlane/oauth";
 import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 

@@ -4,7 +4,7 @@
  * verification, and that a client secret never surfaces in an error.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs, type FakeRequest } from "./_fake_as.ts";
 import { keys, type TestAlg } from "./_keys.ts";

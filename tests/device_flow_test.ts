@@ -3,26 +3,25 @@
 
 import assert from "node:assert/strict";
 import {
+  ClientSecretBasic,
   deviceAuthorizationRequest,
   deviceCodeGrantRequest,
-  processDeviceAuthorizationResponse,
-  processDeviceCodeResponse,
-} from "../src/device_flow.ts";
-import { ClientSecretBasic, TlsClientAuth } from "../src/client_auth.ts";
-import {
+  getValidatedIdTokenClaims,
   HTTP_REQUEST_FORBIDDEN,
   INVALID_RESPONSE,
   JWT_CLAIM_COMPARISON,
   MISSING_SERVER_METADATA,
   OperationProcessingError,
+  processDeviceAuthorizationResponse,
+  processDeviceCodeResponse,
   RESPONSE_BODY_ERROR,
   RESPONSE_IS_NOT_CONFORM,
   RESPONSE_IS_NOT_JSON,
   ResponseBodyError,
+  TlsClientAuth,
   WWW_AUTHENTICATE_CHALLENGE,
   WWWAuthenticateChallengeError,
-} from "../src/errors.ts";
-import { getValidatedIdTokenClaims } from "../src/id_token.ts";
+} from "@authlane/oauth";
 import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { challenge, createFakeAs, json, oauthError } from "./_fake_as.ts";
 

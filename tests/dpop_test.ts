@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader } from "jose";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs } from "./_fake_as.ts";
 import { b64u } from "./_keys.ts";

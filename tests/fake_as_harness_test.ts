@@ -5,8 +5,12 @@
 import assert from "node:assert/strict";
 import { AssertionError } from "node:assert/strict";
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, jwtVerify, SignJWT } from "jose";
-import { allowInsecureRequests, customFetch } from "../src/symbols.ts";
-import type { HttpRequestOptions, JWKS } from "../src/types.ts";
+import {
+  allowInsecureRequests,
+  customFetch,
+  type HttpRequestOptions,
+  type JWKS,
+} from "@authlane/oauth";
 import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
 import { generateTestKey, keys, testAlgs } from "./_keys.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";

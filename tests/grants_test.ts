@@ -5,7 +5,7 @@
  * request, and where the request goes (RFC 8705 §5 mTLS endpoint aliases).
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs } from "./_fake_as.ts";
 

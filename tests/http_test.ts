@@ -3,7 +3,7 @@
  * decoding), scheme enforcement, and what a `[customFetch]` receives.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 
 interface Server extends AsyncDisposable {

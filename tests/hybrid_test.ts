@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { CompactEncrypt, generateKeyPair } from "jose";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs, now } from "./_fake_as.ts";
 import { b64u, generateTestKey, type SigningKeyInput } from "./_keys.ts";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { compactDecrypt, CompactEncrypt } from "jose";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs } from "./_fake_as.ts";
 import { generateTestKey } from "./_keys.ts";

@@ -4,27 +4,30 @@
 
 import assert from "node:assert/strict";
 import { compactDecrypt, CompactEncrypt } from "jose";
-import { introspectionRequest, processIntrospectionResponse } from "../src/introspection.ts";
-import { ClientSecretBasic, TlsClientAuth } from "../src/client_auth.ts";
 import {
+  type Client,
+  ClientSecretBasic,
+  introspectionRequest,
   INVALID_RESPONSE,
+  jweDecrypt,
+  jwksCache,
   JWT_CLAIM_COMPARISON,
   JWT_TIMESTAMP_CHECK,
   KEY_SELECTION,
   MISSING_SERVER_METADATA,
   OperationProcessingError,
+  processIntrospectionResponse,
   RESPONSE_BODY_ERROR,
   RESPONSE_IS_NOT_CONFORM,
   RESPONSE_IS_NOT_JSON,
   ResponseBodyError,
+  TlsClientAuth,
   UNSUPPORTED_OPERATION,
   UnsupportedOperationError,
+  validateApplicationLevelSignature,
   WWW_AUTHENTICATE_CHALLENGE,
   WWWAuthenticateChallengeError,
-} from "../src/errors.ts";
-import { validateApplicationLevelSignature } from "../src/id_token.ts";
-import { jweDecrypt, jwksCache } from "../src/symbols.ts";
-import type { Client } from "../src/types.ts";
+} from "@authlane/oauth";
 import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
 import { generateTestKey, type SigningKeyInput } from "./_keys.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";

@@ -2,7 +2,7 @@
  * Unit tests of `src/_jose.ts`: how signing and verifying map a key to Web Crypto parameters.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { calculateJwkThumbprint, type JWK as JoseJWK } from "jose";
 import { decodeJws, jwkThumbprint, signJwt, verifySignature } from "../src/_jose.ts";
 import { keys } from "./_keys.ts";

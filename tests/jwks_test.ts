@@ -5,7 +5,7 @@
  * refusal of every key source a token could smuggle in its own header.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { selectCandidates } from "../src/jwks.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs } from "./_fake_as.ts";

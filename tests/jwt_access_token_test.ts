@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { calculateJwkThumbprint } from "jose";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { DPOP_PROOF_MAX_AGE } from "../src/jwt_access_token.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, startFakeAs } from "./_fake_as.ts";

@@ -9,7 +9,7 @@
  * presented (computed from the DER on the socket, independently of authlane).
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { keys, signJws } from "./_keys.ts";
 import { getPki, type Pki } from "./_pki.ts";

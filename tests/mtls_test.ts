@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import * as oauth from "@authlane/oauth";
 import { closeMtlsAdapter, mtlsAdapterFor } from "../src/mtls.ts";
-import type { Client, ClientCertificate } from "../src/types.ts";
+import type { Client, ClientCertificate } from "@authlane/oauth";
 import { getPki } from "./_pki.ts";
 import { startTlsServer } from "./_tls_server.ts";
 

@@ -3,7 +3,7 @@
  * that is not a conform `201 Created` with `request_uri` and `expires_in`.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, json } from "./_fake_as.ts";
 import { keys } from "./_keys.ts";

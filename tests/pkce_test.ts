@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import fc from "fast-check";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertTypeError } from "./_assert.ts";
 
 const BASE64URL_43 = /^[A-Za-z0-9_-]{43}$/;

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { isTypedError } from "./attacks/_attack.ts";
 import { createFakeAs } from "./_fake_as.ts";
 import { b64u } from "./_keys.ts";

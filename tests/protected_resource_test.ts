@@ -4,7 +4,7 @@
  * turned into errors while other responses come back untouched.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, startFakeAs } from "./_fake_as.ts";
 

@@ -4,25 +4,23 @@
 import assert from "node:assert/strict";
 import {
   clientConfigurationRequest,
+  clockSkew,
+  DPoP,
+  type DPoPHandle,
   dynamicClientRegistrationRequest,
-  processClientConfigurationResponse,
-  processDynamicClientRegistrationResponse,
-} from "../src/registration.ts";
-import {
   HTTP_REQUEST_FORBIDDEN,
   INVALID_RESPONSE,
   MISSING_SERVER_METADATA,
   OperationProcessingError,
+  processClientConfigurationResponse,
+  processDynamicClientRegistrationResponse,
   REQUEST_PROTOCOL_FORBIDDEN,
   RESPONSE_BODY_ERROR,
   RESPONSE_IS_NOT_CONFORM,
   ResponseBodyError,
   WWW_AUTHENTICATE_CHALLENGE,
   WWWAuthenticateChallengeError,
-} from "../src/errors.ts";
-import { DPoP } from "../src/dpop.ts";
-import { clockSkew } from "../src/symbols.ts";
-import type { DPoPHandle } from "../src/types.ts";
+} from "@authlane/oauth";
 import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { keys } from "./_keys.ts";

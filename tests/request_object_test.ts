@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { decodeProtectedHeader, jwtVerify } from "jose";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs } from "./_fake_as.ts";
 import { keys } from "./_keys.ts";

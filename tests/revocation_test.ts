@@ -1,19 +1,22 @@
 // RFC 7009 token revocation: what the request carries, and that only a 200 counts as success.
 
 import assert from "node:assert/strict";
-import { processRevocationResponse, revocationRequest } from "../src/revocation.ts";
-import { ClientSecretBasic, ClientSecretPost, TlsClientAuth } from "../src/client_auth.ts";
 import {
+  allowInsecureRequests,
+  ClientSecretBasic,
+  ClientSecretPost,
   HTTP_REQUEST_FORBIDDEN,
   MISSING_SERVER_METADATA,
   OperationProcessingError,
+  processRevocationResponse,
   RESPONSE_BODY_ERROR,
   RESPONSE_IS_NOT_CONFORM,
   ResponseBodyError,
+  revocationRequest,
+  TlsClientAuth,
   WWW_AUTHENTICATE_CHALLENGE,
   WWWAuthenticateChallengeError,
-} from "../src/errors.ts";
-import { allowInsecureRequests } from "../src/symbols.ts";
+} from "@authlane/oauth";
 import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 

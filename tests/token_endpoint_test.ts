@@ -5,7 +5,7 @@
  * token into an error's `cause`.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs } from "./_fake_as.ts";
 

@@ -4,7 +4,7 @@
  * fails the check if the error disappears). The runtime assertions only keep the values alive.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 
 Deno.test("types: metadata objects accept the documented shapes", () => {
   const as: oauth.AuthorizationServer = {

@@ -4,7 +4,7 @@
  * signed (JWT) responses, each next to the legitimate variant.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { challenge, createFakeAs, type FakeAs, json, jwtResponse, oauthError } from "./_fake_as.ts";
 import { generateTestKey } from "./_keys.ts";

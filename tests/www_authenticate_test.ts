@@ -9,7 +9,7 @@ import {
   PARSE_ERROR,
   WWW_AUTHENTICATE_CHALLENGE,
   WWWAuthenticateChallengeError,
-} from "../src/errors.ts";
+} from "@authlane/oauth";
 import type { WWWAuthenticateChallenge } from "../src/types.ts";
 
 function assertParseError(header: string): OperationProcessingError {

@@ -7,11 +7,9 @@
  * @module
  */
 
-// The CLI runs on the TypeScript sources, not on dist/authlane.js: a program that imports both
-// "@authlane/oauth" and "@authlane/oauth/cli" holds two copies of the library (distinct symbols
-// and classes). Harmless while main(), CliIo and EmbeddedProvider take no library values; keep
-// it that way, or import the package entry here instead.
-import * as oauth from "../index.ts";
+// The CLI is a user of the package entry (../../mod.ts), so a program that imports both
+// "@authlane/oauth" and "@authlane/oauth/cli" holds one copy of the library.
+import * as oauth from "../../mod.ts";
 import { type Flags, UsageError } from "./_args.ts";
 import { openSession, readFile, type Session, type SessionNeeds } from "./_context.ts";
 import { device } from "./_device.ts";

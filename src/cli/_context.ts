@@ -8,7 +8,7 @@
  * @module
  */
 
-import * as oauth from "../index.ts";
+import * as oauth from "../../mod.ts";
 import { type Flags, UsageError } from "./_args.ts";
 import type { CliIo, EmbeddedProvider } from "./_io.ts";
 import type { Output } from "./_output.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import * as oauth from "../index.ts";
+import * as oauth from "../../mod.ts";
 import type { Flags } from "./_args.ts";
 import type { Session } from "./_context.ts";
 import type { CliIo } from "./_io.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import * as oauth from "../index.ts";
+import * as oauth from "../../mod.ts";
 import { UsageError } from "./_args.ts";
 import type { HttpOptions } from "./_context.ts";
 

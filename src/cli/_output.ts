@@ -10,7 +10,7 @@
  * @module
  */
 
-import * as oauth from "../index.ts";
+import * as oauth from "../../mod.ts";
 import { UsageError } from "./_args.ts";
 import type { CliIo } from "./_io.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import * as oauth from "../index.ts";
+import * as oauth from "../../mod.ts";
 import { type Flags, quoteArgument, UsageError } from "./_args.ts";
 import { type HttpOptions, readFile, type Session, withDpopRetry } from "./_context.ts";
 import type { CliIo } from "./_io.ts";

@@ -7,8 +7,13 @@
  * @module
  */
 
-import { allowInsecureRequests, customFetch } from "../../src/symbols.ts";
-import type { Client, JsonValue, JWKS } from "../../src/types.ts";
+import {
+  allowInsecureRequests,
+  type Client,
+  customFetch,
+  type JsonValue,
+  type JWKS,
+} from "@authlane/oauth";
 import {
   keys as testKeys,
   resolveSigningKey,

@@ -6,13 +6,14 @@
  * @module
  */
 
-import type { allowInsecureRequests, customFetch } from "../../src/symbols.ts";
 import type {
+  allowInsecureRequests,
   AuthorizationServer,
   Client,
+  customFetch,
   JsonValue,
   MTLSEndpointAliases,
-} from "../../src/types.ts";
+} from "@authlane/oauth";
 import type { TestKey } from "../_keys.ts";
 
 /** Every route the fake server knows; `unknown` is anything else (answered 404). */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import type { FakeAs, FakeFetch } from "../_fake_as.ts";
 
 /** The client's registered redirect URI in every staged flow. */

@@ -7,7 +7,7 @@
  * `Object.prototype`, is polluted.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { createFakeAs, type FakeAs } from "../_fake_as.ts";
 import { b64u } from "../_keys.ts";

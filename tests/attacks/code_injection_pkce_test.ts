@@ -5,7 +5,7 @@
  * `nopkce`) and let no caller-supplied parameter replace it.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "../_assert.ts";
 import { createFakeAs } from "../_fake_as.ts";
 import { authorize, newSession, redeem, REDIRECT_URI } from "./_attack.ts";

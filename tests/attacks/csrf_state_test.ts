@@ -4,7 +4,7 @@
  * binds the callback to the session, and every check runs before the code goes anywhere.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "../_assert.ts";
 import { createFakeAs } from "../_fake_as.ts";
 import { authorize, newSession, REDIRECT_URI } from "./_attack.ts";

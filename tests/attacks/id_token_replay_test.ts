@@ -4,7 +4,7 @@
  * another client or another time, or substitutes one token for another beside a code.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { createFakeAs, type FakeAs } from "../_fake_as.ts";
 import { b64u, generateTestKey } from "../_keys.ts";

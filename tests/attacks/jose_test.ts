@@ -6,7 +6,7 @@
  * `validateApplicationLevelSignature`, and token endpoint ID tokens for the `alg` policy.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { createFakeAs, type FakeAs } from "../_fake_as.ts";
 import { b64u, generateTestKey, keys } from "../_keys.ts";

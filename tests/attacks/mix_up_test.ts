@@ -4,7 +4,7 @@
  * the other's, so that a code, an ID token or metadata crosses over.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { createFakeAs, type FakeAs } from "../_fake_as.ts";
 import { generateTestKey } from "../_keys.ts";

@@ -5,7 +5,7 @@
  * real loopback sockets with the platform `fetch`, and the attacker's server must see nothing.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { type FakeAs, type FakeAsRoute, startFakeAs } from "../_fake_as.ts";
 

@@ -7,7 +7,7 @@
  * never retries or polls on its own: one call, one request.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "../_assert.ts";
 import { createFakeAs, type FakeAs, startFakeAs } from "../_fake_as.ts";
 import { exposure } from "./_attack.ts";

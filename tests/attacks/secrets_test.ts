@@ -6,7 +6,7 @@
  * the back channel must also never be accepted from the front channel.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { createFakeAs } from "../_fake_as.ts";
 import { getPki } from "../_pki.ts";

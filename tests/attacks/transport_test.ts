@@ -7,7 +7,7 @@
  * names.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { createFakeAs, type FakeAs, type FakeRequest } from "../_fake_as.ts";
 

@@ -5,7 +5,7 @@
  * refusing what it must refuse.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { runDemo } from "../../examples/demo.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
 

@@ -11,7 +11,7 @@
  * than that.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
 

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError, type ErrorClass } from "../_assert.ts";
 import { CLIENT_IDS, type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
 

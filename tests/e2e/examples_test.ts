@@ -5,7 +5,7 @@
  * PAR + PKCE + mTLS).
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
+import * as oauth from "@authlane/oauth";
 import {
   clientRegistration,
   createWebApp,
@@ -17,7 +17,6 @@ import {
 import { createEdgeApi, type EdgeApiConfig, type MeResponse } from "../../examples/edge_api.ts";
 import { DeviceCodeExpiredError, runDeviceCli } from "../../examples/device_cli.ts";
 import { Fapi2ProfileError, runFapi2Flow, startEmbeddedFapi } from "../../examples/fapi2_client.ts";
-import { closeMtlsAdapter } from "../../src/mtls.ts";
 import { getPki } from "../_pki.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
 import { CookieJar } from "./_cookie_jar.ts";
@@ -876,6 +875,6 @@ Deno.test("fapi2_client: PAR + PKCE + mTLS: tls_client_auth through the mTLS ali
     );
     assert.equal(denied.error, "invalid_client");
   } finally {
-    closeMtlsAdapter(options.client);
+    oauth.closeMtlsConnections(options.client);
   }
 });

@@ -6,8 +6,7 @@
  * `client[clientCertificate]` authenticates with its certificate alone, through the aliases.
  */
 import assert from "node:assert/strict";
-import * as oauth from "../../src/index.ts";
-import { closeMtlsAdapter } from "../../src/mtls.ts";
+import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import {
   type OidcProviderHarness,
@@ -161,7 +160,7 @@ async function startEnv(): Promise<Env> {
       return client;
     },
     async [Symbol.asyncDispose]() {
-      for (const client of clients) closeMtlsAdapter(client);
+      for (const client of clients) oauth.closeMtlsConnections(client);
       httpClient.close();
       await provider.close();
       await alias[Symbol.asyncDispose]();

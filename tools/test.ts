@@ -1,0 +1,178 @@
+/**
+ * The suite, run twice: once on the sources, once on what users import.
+ *
+ * 1. Every test file runs with `@authlane/oauth` resolved to `src/index.ts` (the TypeScript
+ *    sources), as in a plain `deno test`.
+ * 2. Every test file that reaches the library only through its entry points (the `exports` of
+ *    deno.json and `src/index.ts`) runs again with `@authlane/oauth` resolved to `mod.ts`, the
+ *    published entry that loads the bundle `deno task build` writes to `dist/authlane.js`.
+ *
+ * Which files qualify is read from Deno's own module graph (`deno info --json`), not from a list:
+ * a file qualifies unless some module of its graph outside `src/` imports a `src/` module that is
+ * not an entry point. The end-to-end, attack, property and export tests must qualify; the run
+ * fails when one does not, naming the import that keeps it out.
+ *
+ * Arguments after `--` go to both `deno test` runs (for example `-- --filter mix-up`).
+ *
+ * @module
+ */
+
+const ROOT = new URL("../", import.meta.url);
+const SOURCE_ENTRY = new URL("src/index.ts", ROOT).href;
+const SHIPPED_ENTRY = new URL("mod.ts", ROOT).href;
+
+/** Test files (or folders of them) that must run on the shipped entry. */
+const MUST_SHIP = [
+  "tests/e2e/",
+  "tests/attacks/",
+  "tests/properties_test.ts",
+  "tests/exports_test.ts",
+];
+
+interface DenoConfig {
+  imports?: Record<string, string>;
+  exports?: Record<string, string>;
+}
+
+interface GraphModule {
+  specifier: string;
+  dependencies?: { code?: { specifier: string } }[];
+}
+
+async function readConfig(): Promise<DenoConfig> {
+  return JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+}
+
+/** Every `*_test.ts` file under tests/, as file URLs, sorted. */
+async function testFiles(dir = new URL("tests/", ROOT)): Promise<string[]> {
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) found.push(...await testFiles(new URL(`${entry.name}/`, dir)));
+    else if (entry.name.endsWith("_test.ts")) found.push(new URL(entry.name, dir).href);
+  }
+  return found.sort();
+}
+
+/** The module graph of all test files at once (code dependencies only). */
+async function moduleGraph(files: string[]): Promise<Map<string, string[]>> {
+  const dir = await Deno.makeTempDir({ prefix: "authlane-graph-" });
+  try {
+    const root = `${dir}/all_tests.ts`;
+    await Deno.writeTextFile(root, files.map((f) => `import ${JSON.stringify(f)};\n`).join(""));
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", "--config", new URL("deno.json", ROOT).pathname, root],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!output.success) {
+      throw new Error(`deno info failed:\n${new TextDecoder().decode(output.stderr)}`);
+    }
+    const info = JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: GraphModule[] };
+    const graph = new Map<string, string[]>();
+    for (const module of info.modules) {
+      const deps = (module.dependencies ?? []).flatMap((d) => d.code ? [d.code.specifier] : []);
+      graph.set(module.specifier, deps);
+    }
+    return graph;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * Why `file` cannot run on the shipped entry (an importer and the private module it imports), or
+ * undefined when it can.
+ */
+function blocker(
+  file: string,
+  graph: Map<string, string[]>,
+  entries: Set<string>,
+): string | undefined {
+  const src = new URL("src/", ROOT).href;
+  const seen = new Set<string>();
+  const queue = [file];
+  while (queue.length > 0) {
+    const current = queue.pop()!;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    for (const dep of graph.get(current) ?? []) {
+      if (!current.startsWith(src) && dep.startsWith(src) && !entries.has(dep)) {
+        return `${relative(current)} imports ${relative(dep)}`;
+      }
+      // The library's own modules import each other; only the way in matters.
+      if (!dep.startsWith(src)) queue.push(dep);
+    }
+  }
+  return undefined;
+}
+
+function relative(url: string): string {
+  return url.startsWith(ROOT.href) ? url.slice(ROOT.href.length) : url;
+}
+
+async function denoTest(args: string[], entry: "sources" | "shipped"): Promise<boolean> {
+  const status = await new Deno.Command(Deno.execPath(), {
+    args: ["test", "-A", "--parallel", ...args],
+    cwd: ROOT,
+    env: { AUTHLANE_ENTRY: entry },
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn().status;
+  return status.success;
+}
+
+if (import.meta.main) {
+  const dash = Deno.args.indexOf("--");
+  const passThrough = dash === -1 ? [] : Deno.args.slice(dash + 1);
+  const config = await readConfig();
+  const entries = new Set([
+    SOURCE_ENTRY,
+    ...Object.values(config.exports ?? {}).map((path) => new URL(path, ROOT).href),
+  ]);
+
+  const files = await testFiles();
+  const graph = await moduleGraph(files);
+  const shipped: string[] = [];
+  const missing: string[] = [];
+  for (const file of files) {
+    const why = blocker(file, graph, entries);
+    if (why === undefined) shipped.push(file);
+    else if (MUST_SHIP.some((prefix) => relative(file).startsWith(prefix))) {
+      missing.push(`${relative(file)}: ${why}`);
+    }
+  }
+  if (missing.length > 0) {
+    console.error(
+      "These tests must run on the shipped entry but reach a private module of src/; import " +
+        `the library as "@authlane/oauth" instead:\n  ${missing.join("\n  ")}`,
+    );
+    Deno.exit(1);
+  }
+
+  console.log(`\n== ${files.length} test files on the sources (@authlane/oauth -> src/index.ts)`);
+  const onSources = await denoTest(passThrough, "sources");
+
+  const dir = await Deno.makeTempDir({ prefix: "authlane-shipped-" });
+  let onShipped = false;
+  try {
+    const imports: Record<string, string> = {};
+    for (const [key, value] of Object.entries(config.imports ?? {})) {
+      imports[key] = value.startsWith("./") ? new URL(value, ROOT).href : value;
+    }
+    imports["@authlane/oauth"] = SHIPPED_ENTRY;
+    const map = `${dir}/import_map.json`;
+    await Deno.writeTextFile(map, JSON.stringify({ imports }, null, 2));
+    console.log(
+      `\n== ${shipped.length} of ${files.length} test files on the shipped entry ` +
+        "(@authlane/oauth -> mod.ts -> dist/authlane.js)",
+    );
+    onShipped = await denoTest(
+      ["--import-map", map, ...passThrough, ...shipped.map(relative)],
+      "shipped",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  if (!onSources || !onShipped) Deno.exit(1);
+}
