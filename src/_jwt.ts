@@ -1,8 +1,9 @@
 /**
  * JWT claim checks shared by ID tokens (OpenID Connect Core §3.1.3.7), signed userinfo (§5.3.2),
  * JARM, JWT introspection responses (RFC 9701), JWT access tokens (RFC 9068 §4) and DPoP proofs
- * (RFC 9449 §4.3): signing-algorithm policy, required claims, claim types, `iss`, `aud`, and
- * `exp`/`nbf`/`iat` with `[clockSkew]` and `[clockTolerance]` (RFC 7519 §4.1).
+ * (RFC 9449 §4.3): signing-algorithm policy, required claims, claim types, `iss` (with an
+ * issuer template's `[_expectedIssuer]`), `aud`, and `exp`/`nbf`/`iat` with `[clockSkew]` and
+ * `[clockTolerance]` (RFC 7519 §4.1).
  *
  * @module
  */
@@ -11,6 +12,7 @@ import type { HttpOptions } from "./_http.ts";
 import { type DecodedJws, decodeJws, SUPPORTED_ALGS, verifySignature } from "./_jose.ts";
 import { clientTime, type ClockOptions, toleranceOf } from "./_time.ts";
 import {
+  argError,
   INVALID_RESPONSE,
   JWT_CLAIM_COMPARISON,
   JWT_TIMESTAMP_CHECK,
@@ -19,6 +21,7 @@ import {
   unsupported,
 } from "./errors.ts";
 import { selectVerificationKey } from "./jwks.ts";
+import { _expectedIssuer } from "./symbols.ts";
 import type { AuthorizationServer, JsonObject, JWKSCacheOptions } from "./types.ts";
 
 const CLAIM_NAMES: Record<string, string> = {
@@ -169,8 +172,35 @@ export function checkTimestamps(claims: JsonObject, clock?: ClockOptions): numbe
   return now;
 }
 
-/** Refuses a JWT whose `iss` is not the expected issuer. */
-export function checkIssuer(claims: JsonObject, expected: string): void {
+/**
+ * The issuer a JWT from `as` must name: `as.issuer`, unless the metadata carries an
+ * `[_expectedIssuer]` function, as openid-client sets for servers whose metadata `issuer` is a
+ * template (Microsoft Entra ID's multi-tenant `https://login.microsoftonline.com/{tenantid}/v2.0`).
+ * That function is given the (not yet trusted) header and claims and returns the issuer to
+ * require, for instance the template filled with the token's `tid`; `undefined` means
+ * `as.issuer`. The returned value is then compared exactly, like `as.issuer`.
+ */
+export function expectedIssuerOf(
+  as: AuthorizationServer,
+  jws: Pick<DecodedJws, "header" | "claims">,
+): unknown {
+  const template = (as as { [_expectedIssuer]?: unknown })[_expectedIssuer];
+  if (template === undefined || template === null) return as.issuer;
+  if (typeof template !== "function") {
+    throw argError('"as[_expectedIssuer]" must be a function', "ERR_INVALID_ARG_TYPE");
+  }
+  const expected: unknown = template({ header: jws.header, claims: jws.claims });
+  // Whatever else it returns is compared as is (a non-string never equals a valid `iss`).
+  return expected === undefined || expected === null ? as.issuer : expected;
+}
+
+/** Refuses a JWT whose `iss` is not the issuer of `as` (see {@link expectedIssuerOf}). */
+export function checkIssuer(
+  as: AuthorizationServer,
+  jws: Pick<DecodedJws, "header" | "claims">,
+): void {
+  const expected = expectedIssuerOf(as, jws);
+  const claims = jws.claims;
   if (claims.iss !== expected) {
     throw processingError('unexpected JWT "iss" (issuer) claim value', JWT_CLAIM_COMPARISON, {
       claims,

@@ -103,7 +103,7 @@ export function validateIdTokenClaims(
   const claims = jws.claims;
   requireClaims(claims, REQUIRED_CLAIMS);
   checkClaimTypes(claims);
-  checkIssuer(claims, as.issuer);
+  checkIssuer(as, jws);
   checkAudience(claims, client.client_id);
   checkAuthorizedParty(claims, client.client_id, "ID Token");
   const now = checkTimestamps(claims, client);

@@ -280,7 +280,7 @@ async function processJwtResponse(
   await verifyWithServerKeys(as, jws, options as HttpOptions & ValidateSignatureOptions);
   requireClaims(claims, ["iss", "aud", "iat"]);
   checkClaimTypes(claims);
-  checkIssuer(claims, as.issuer);
+  checkIssuer(as, jws);
   checkAudience(claims, client.client_id);
   checkTimestamps(claims, client);
   const introspection = claims.token_introspection;

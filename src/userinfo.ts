@@ -269,7 +269,7 @@ async function readSignedUserInfo(
   const claims = jws.claims;
   requireClaims(claims, ["iss", "aud"]);
   checkClaimTypes(claims);
-  checkIssuer(claims, as.issuer);
+  checkIssuer(as, jws);
   checkAudience(claims, client.client_id);
   checkTimestamps(claims, client);
   rememberJws(response, jws);
