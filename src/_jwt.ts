@@ -3,7 +3,8 @@
  * JARM, JWT introspection responses (RFC 9701), JWT access tokens (RFC 9068 §4) and DPoP proofs
  * (RFC 9449 §4.3): signing-algorithm policy, required claims, claim types, `iss` (with an
  * issuer template's `[_expectedIssuer]`), `aud`, and `exp`/`nbf`/`iat` with `[clockSkew]` and
- * `[clockTolerance]` (RFC 7519 §4.1).
+ * `[clockTolerance]` (RFC 7519 §4.1); and the JWKS fetch options a signed response inherits from
+ * the request that produced it.
  *
  * @module
  */
@@ -21,7 +22,13 @@ import {
   unsupported,
 } from "./errors.ts";
 import { selectVerificationKey } from "./jwks.ts";
-import { _expectedIssuer } from "./symbols.ts";
+import {
+  _expectedIssuer,
+  allowInsecureRequests,
+  customFetch,
+  jwksCache,
+  maxResponseSize,
+} from "./symbols.ts";
 import type { AuthorizationServer, JsonObject, JWKSCacheOptions } from "./types.ts";
 
 const CLAIM_NAMES: Record<string, string> = {
@@ -266,4 +273,80 @@ export async function verifyWithServerKeys(
 ): Promise<void> {
   const key = await selectVerificationKey(as, jws.header, options);
   await verifySignature(jws, jws.header.alg as string, key);
+}
+
+/**
+ * The transport options of the request that produced each response (`userInfoRequest`,
+ * `introspectionRequest`), so that verifying the JWT it carries fetches the JWKS the same way
+ * the caller asked for the response to be fetched, and never behind the caller's back.
+ */
+const requestOptions = new WeakMap<object, HttpOptions>();
+
+/** Credentials meant for one endpoint that must not travel to `jwks_uri`. */
+const ENDPOINT_CREDENTIALS = ["authorization", "dpop"];
+
+/** The transport options among `options` (those set), or `undefined` when there are none. */
+function transportOptionsOf(options: HttpOptions | undefined): HttpOptions | undefined {
+  if (options === undefined || options === null || typeof options !== "object") return undefined;
+  const picked: HttpOptions = {};
+  let any = false;
+  if (options[customFetch] !== undefined) {
+    picked[customFetch] = options[customFetch];
+    any = true;
+  }
+  if (options[allowInsecureRequests] !== undefined) {
+    picked[allowInsecureRequests] = options[allowInsecureRequests];
+    any = true;
+  }
+  if (options[maxResponseSize] !== undefined) {
+    picked[maxResponseSize] = options[maxResponseSize];
+    any = true;
+  }
+  if (options.signal !== undefined) {
+    picked.signal = options.signal;
+    any = true;
+  }
+  if (options.headers !== undefined) {
+    picked.headers = options.headers;
+    any = true;
+  }
+  return any ? picked : undefined;
+}
+
+/**
+ * Records the transport options a request was sent with against the response it returned:
+ * `[customFetch]`, `[allowInsecureRequests]`, `[maxResponseSize]`, `signal` and `headers` (less
+ * `Authorization` and `DPoP`, which belong to that endpoint).
+ */
+export function rememberRequestOptions(response: Response, options?: HttpOptions): void {
+  const picked = transportOptionsOf(options) ?? {};
+  if (picked.headers !== undefined) {
+    const headers = new Headers(picked.headers);
+    for (const name of ENDPOINT_CREDENTIALS) headers.delete(name);
+    picked.headers = headers;
+  }
+  requestOptions.set(response, picked);
+}
+
+/**
+ * How a processor may fetch the JWKS to verify the JWT in `response`, or `undefined` when it may
+ * not fetch at all.
+ *
+ * The options of the request that produced the response (see {@link rememberRequestOptions}),
+ * overridden by any transport option given to the processor itself, with the processor's
+ * `[jwksCache]`. A response the library did not produce (one the caller built or fetched), with
+ * no transport option nor cache given to the processor, gets `undefined`: no network I/O, the
+ * signature is left to `validateApplicationLevelSignature`, as in oauth4webapi.
+ */
+export function jwksFetchOptionsFor(
+  response: Response,
+  processorOptions: (HttpOptions & JWKSCacheOptions) | undefined,
+): (HttpOptions & JWKSCacheOptions) | undefined {
+  const recorded = requestOptions.get(response);
+  const given = transportOptionsOf(processorOptions);
+  const cache = processorOptions?.[jwksCache];
+  if (recorded === undefined && given === undefined && cache === undefined) return undefined;
+  const options: HttpOptions & JWKSCacheOptions = { ...recorded, ...given };
+  if (cache !== undefined) options[jwksCache] = cache;
+  return options;
 }
