@@ -35,6 +35,7 @@ import type {
   AuthorizationServer,
   Client,
   IDToken,
+  JsonObject,
   JWEDecryptOptions,
   TokenEndpointResponse,
   ValidateSignatureOptions,
@@ -83,8 +84,9 @@ export async function decryptIfNeeded(value: string, options?: JWEDecryptOptions
 /**
  * Validates an ID token's header and claims per OpenID Connect Core §3.1.3.7: `alg` against the
  * client's `id_token_signed_response_alg`, the server's advertised algorithms, or RS256 (7);
- * required claims; `iss` (2); `aud` and `azp` (3)–(5); `exp`, `nbf` with clock skew and
- * tolerance (9); `nonce` (11); `auth_time` with `max_age` / `default_max_age` /
+ * required claims; a non-negative `auth_time` when present (§2); `iss` (2), with the
+ * metadata's `[_expectedIssuer]` for issuer templates; `aud` and `azp` (3)–(5); `exp`, `nbf` with
+ * clock skew and tolerance (9); `nonce` (11); `auth_time` with `max_age` / `default_max_age` /
  * `require_auth_time` (13). The signature is not verified here: over the token endpoint's TLS
  * channel the server is authenticated (6); use {@link validateApplicationLevelSignature}.
  */
@@ -103,6 +105,7 @@ export function validateIdTokenClaims(
   const claims = jws.claims;
   requireClaims(claims, REQUIRED_CLAIMS);
   checkClaimTypes(claims);
+  checkAuthTimeValue(claims);
   checkIssuer(as, jws);
   checkAudience(claims, client.client_id);
   checkAuthorizedParty(claims, client.client_id, "ID Token");
@@ -122,6 +125,21 @@ export function validateIdTokenClaims(
     }
   }
   return { jws, claims: claims as IDToken };
+}
+
+/**
+ * OpenID Connect Core §2: `auth_time` is a time, a number of seconds since the epoch (a
+ * NumericDate, RFC 7519 §2, so fractions are allowed): a negative one is refused wherever it
+ * appears, whether or not `max_age` applies, as oauth4webapi does. Its type was checked before.
+ */
+function checkAuthTimeValue(claims: JsonObject): void {
+  if (typeof claims.auth_time === "number" && claims.auth_time < 0) {
+    throw processingError(
+      'ID Token "auth_time" (authentication time) must be a non-negative number',
+      INVALID_RESPONSE,
+      { claims, claim: "auth_time" },
+    );
+  }
 }
 
 /** Refuses a `maxAge` (or `default_max_age`) that is not a non-negative number of seconds. */

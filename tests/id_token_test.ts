@@ -1047,3 +1047,56 @@ Deno.test("processAuthorizationCodeResponse() refuses an [_expectedIssuer] that 
     { claim: "iss", expected: 1 },
   );
 });
+
+// --- auth_time values (issue 16 item 8) ---------------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() refuses a negative auth_time even when no max_age applies", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { auth_time: -1 }),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { claim: "auth_time" },
+  );
+  await assertOAuthError(
+    () => processWith(server, { auth_time: -1 }, { maxAge: oauth.skipAuthTimeCheck }),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { claim: "auth_time" },
+  );
+});
+
+Deno.test("processRefreshTokenResponse() refuses a negative auth_time in a refreshed ID token", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    async () =>
+      oauth.processRefreshTokenResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, await server.idToken({ auth_time: -86400 })),
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { claim: "auth_time" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an auth_time that is not a finite number", async () => {
+  const server = createFakeAs();
+  for (const auth_time of ["1700000000", null, true, [1]]) {
+    await assertOAuthError(
+      () => processWith(server, { auth_time }),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { claim: "auth_time" },
+    );
+  }
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts an auth_time of 0 and a fractional one (RFC 7519 §2 NumericDate)", async () => {
+  const server = createFakeAs();
+  for (const auth_time of [0, server.now() - 10.25]) {
+    const result = await processWith(server, { auth_time });
+    assert.equal(oauth.getValidatedIdTokenClaims(result)?.auth_time, auth_time);
+  }
+});
