@@ -55,7 +55,7 @@ export interface IdTokenChecks {
 const REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "exp"] as const;
 
 const validatedClaims = new WeakMap<object, IDToken>();
-const signedResponses = new WeakMap<Response, DecodedJws>();
+const signedResponses = new WeakMap<object, DecodedJws>();
 
 /** Records the JWS received in a response so {@link validateApplicationLevelSignature} can verify it. */
 export function rememberJws(response: Response, jws: DecodedJws): void {
@@ -231,8 +231,10 @@ export function getValidatedIdTokenClaims(ref: TokenEndpointResponse): IDToken |
  *
  * @param as Authorization server metadata (with `jwks_uri`).
  * @param ref The `Response` that was passed to the processor.
- * @param options `[jwksCache]`, `[customFetch]`, `signal`, `headers`.
- * @throws {TypeError} `ERR_INVALID_ARG_VALUE` when the response was not processed or held no JWT.
+ * @param options `[jwksCache]`, `[customFetch]`, `signal`, `headers`, `[allowInsecureRequests]`
+ *   for the JWKS fetch.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `ref` is not a response,
+ *   `ERR_INVALID_ARG_VALUE` when the response was not processed or held no JWT.
  * @throws {OperationProcessingError} `KEY_SELECTION` when no single key matches,
  *   `INVALID_RESPONSE` when the signature does not verify, and the JWKS fetch's codes.
  * @example Usage
@@ -251,8 +253,11 @@ export async function validateApplicationLevelSignature(
   options?: ValidateSignatureOptions,
 ): Promise<void> {
   assertAs(as);
-  if (!(ref instanceof Response)) throw argError('"ref" must be an instance of Response');
-  const jws = signedResponses.get(ref);
+  // Any response a processor accepted is known here, a Response-like one included.
+  const jws = typeof ref === "object" && ref !== null ? signedResponses.get(ref) : undefined;
+  if (jws === undefined && !(ref instanceof Response)) {
+    throw argError('"ref" must be an instance of Response');
+  }
   if (jws === undefined) {
     throw argError(
       '"ref" does not contain a processed JWT (ID Token, JWT UserInfo or JWT Introspection response)',

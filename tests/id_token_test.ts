@@ -1100,3 +1100,22 @@ Deno.test("processAuthorizationCodeResponse() accepts an auth_time of 0 and a fr
     assert.equal(oauth.getValidatedIdTokenClaims(result)?.auth_time, auth_time);
   }
 });
+
+// --- validateApplicationLevelSignature() arguments ----------------------------------------------
+
+Deno.test("validateApplicationLevelSignature() refuses a ref that is not a response, and a response no processor accepted", async () => {
+  const server = createFakeAs();
+  for (const ref of [undefined, "response", {}]) {
+    await assertTypeError(
+      () => oauth.validateApplicationLevelSignature(server.as, ref as unknown as Response),
+      "ERR_INVALID_ARG_TYPE",
+    );
+  }
+  const unprocessed = await tokenResponse(server, await server.idToken());
+  await assertTypeError(
+    () => oauth.validateApplicationLevelSignature(server.as, unprocessed, server.options),
+    "ERR_INVALID_ARG_VALUE",
+  );
+  await unprocessed.body?.cancel();
+  assert.equal(server.requests.length, 0);
+});

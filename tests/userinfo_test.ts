@@ -714,7 +714,7 @@ Deno.test("processUserInfoResponse() fetches an http: jwks_uri when the request 
   );
 });
 
-Deno.test("processUserInfoResponse() makes no request for a response it did not see requested, and leaves its signature to validateApplicationLevelSignature()", async () => {
+Deno.test("left open: processUserInfoResponse() makes no request for a response it did not see requested, and leaves its signature to validateApplicationLevelSignature()", async () => {
   const server = createFakeAs({ client: SIGNED });
   const impostor = await generateTestKey("ES256", server.key.kid);
   // A test suite's Response, signed by a key the server does not have.
