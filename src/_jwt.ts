@@ -280,7 +280,7 @@ export async function verifyWithServerKeys(
  * `introspectionRequest`), so that verifying the JWT it carries fetches the JWKS the same way
  * the caller asked for the response to be fetched, and never behind the caller's back.
  */
-const requestOptions = new WeakMap<object, HttpOptions>();
+const requestOptions = new WeakMap<object, HttpOptions & JWKSCacheOptions>();
 
 /** Credentials meant for one endpoint that must not travel to `jwks_uri`. */
 const ENDPOINT_CREDENTIALS = ["authorization", "dpop"];
@@ -316,15 +316,20 @@ function transportOptionsOf(options: HttpOptions | undefined): HttpOptions | und
 /**
  * Records the transport options a request was sent with against the response it returned:
  * `[customFetch]`, `[allowInsecureRequests]`, `[maxResponseSize]`, `signal` and `headers` (less
- * `Authorization` and `DPoP`, which belong to that endpoint).
+ * `Authorization` and `DPoP`, which belong to that endpoint), and a `[jwksCache]` when the caller
+ * passed one along (one options object spread into every call).
  */
-export function rememberRequestOptions(response: Response, options?: HttpOptions): void {
-  const picked = transportOptionsOf(options) ?? {};
+export function rememberRequestOptions(
+  response: Response,
+  options?: HttpOptions & JWKSCacheOptions,
+): void {
+  const picked: HttpOptions & JWKSCacheOptions = transportOptionsOf(options) ?? {};
   if (picked.headers !== undefined) {
     const headers = new Headers(picked.headers);
     for (const name of ENDPOINT_CREDENTIALS) headers.delete(name);
     picked.headers = headers;
   }
+  if (options?.[jwksCache] !== undefined) picked[jwksCache] = options[jwksCache];
   requestOptions.set(response, picked);
 }
 
@@ -333,8 +338,7 @@ export function rememberRequestOptions(response: Response, options?: HttpOptions
  * not fetch at all.
  *
  * The options of the request that produced the response (see {@link rememberRequestOptions}),
- * overridden by any transport option given to the processor itself, with the processor's
- * `[jwksCache]`. A response the library did not produce (one the caller built or fetched), with
+ * overridden by any transport option or `[jwksCache]` given to the processor itself. A response the library did not produce (one the caller built or fetched), with
  * no transport option nor cache given to the processor, gets `undefined`: no network I/O, the
  * signature is left to `validateApplicationLevelSignature`, as in oauth4webapi.
  */

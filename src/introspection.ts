@@ -49,6 +49,7 @@ import type {
   JsonObject,
   JsonValue,
   JWEDecryptOptions,
+  JWKSCacheOptions,
   ValidateSignatureOptions,
 } from "./types.ts";
 
@@ -177,7 +178,7 @@ export async function introspectionRequest(
     headers,
     options,
   );
-  rememberRequestOptions(response, options as HttpOptions | undefined);
+  rememberRequestOptions(response, options as (HttpOptions & JWKSCacheOptions) | undefined);
   return response;
 }
 
@@ -203,10 +204,10 @@ export async function introspectionRequest(
  * is the reason to ask for a signed response. It fetches the JWKS (once, then cached: in
  * `[jwksCache]` when given, else per metadata object) only as the caller asked for the response
  * itself to be fetched: with the options of the {@link introspectionRequest} call that returned
- * `response` (`[customFetch]`, `[allowInsecureRequests]`, `signal`, `[maxResponseSize]`, and
- * `headers` without `Authorization` and `DPoP`), overridden by any of them given here. So
- * openid-client, which gives those options to the request and none to this function, works
- * unchanged. A response that did not come from `introspectionRequest` (built by a test, or
+ * `response` (`[customFetch]`, `[allowInsecureRequests]`, `signal`, `[maxResponseSize]`,
+ * `headers` without `Authorization` and `DPoP`, and a `[jwksCache]` passed along), overridden by
+ * any of them given here. So openid-client, which gives those options to the request and none to
+ * this function, works unchanged. A response that did not come from `introspectionRequest` (built by a test, or
  * fetched by other means) causes no network I/O unless such options or a `[jwksCache]` are given
  * here; its signature is then left to `validateApplicationLevelSignature`, as in oauth4webapi.
  * `validateApplicationLevelSignature` accepts the response in every case.

@@ -57,6 +57,7 @@ import type {
   JsonObject,
   JsonValue,
   JWEDecryptOptions,
+  JWKSCacheOptions,
   ValidateSignatureOptions,
 } from "./types.ts";
 
@@ -228,7 +229,7 @@ export async function userInfoRequest(
     dpop,
     accessToken,
   });
-  rememberRequestOptions(response, httpOptions);
+  rememberRequestOptions(response, options as (HttpOptions & JWKSCacheOptions) | undefined);
   return response;
 }
 
@@ -311,12 +312,12 @@ async function readSignedUserInfo(
  * Signature and network I/O: this function fetches the JWKS (once, then cached: in `[jwksCache]`
  * when given, else per metadata object) only as the caller asked for the response itself to be
  * fetched. It uses the options of the {@link userInfoRequest} call that returned `response`
- * (`[customFetch]`, `[allowInsecureRequests]`, `signal`, `[maxResponseSize]`, and `headers`
- * without `Authorization` and `DPoP`), overridden by any of them given here. So openid-client,
- * which gives those options to the request and none to this function, works unchanged. A
- * response that did not come from `userInfoRequest` (built by a test, or fetched by other means)
- * causes no network I/O unless such options or a `[jwksCache]` are given here; its signature is
- * then left to `validateApplicationLevelSignature`, as in oauth4webapi.
+ * (`[customFetch]`, `[allowInsecureRequests]`, `signal`, `[maxResponseSize]`, `headers` without
+ * `Authorization` and `DPoP`, and a `[jwksCache]` passed along), overridden by any of them given
+ * here. So openid-client, which gives those options to the request and none to this function,
+ * works unchanged. A response that did not come from `userInfoRequest` (built by a test, or
+ * fetched by other means) causes no network I/O unless such options or a `[jwksCache]` are given
+ * here; its signature is then left to `validateApplicationLevelSignature`, as in oauth4webapi.
  *
  * @param as Authorization server metadata.
  * @param client Client metadata.

@@ -790,3 +790,16 @@ Deno.test("processUserInfoResponse() options override the request's for the JWKS
   assert.deepEqual(seen, [server.as.jwks_uri]);
   assert.equal(server.lastRequest("jwks")!.headers.get("x-trace"), "from-the-processor");
 });
+
+Deno.test("processUserInfoResponse() uses a [jwksCache] that was passed along to userInfoRequest()", async () => {
+  // One options object spread into every call, as applications do.
+  const server = createFakeAs({ client: SIGNED });
+  const cache = {};
+  const options = { ...server.options, [oauth.jwksCache]: cache };
+  for (let i = 0; i < 2; i++) {
+    const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", options);
+    await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response);
+  }
+  assert.equal(server.requestsTo("jwks").length, 1);
+  assert.deepEqual((cache as oauth.ExportedJWKSCache).jwks, server.jwks);
+});
