@@ -67,6 +67,8 @@ export interface ConnectOptions {
   rewriteMetadata?: (metadata: Record<string, unknown>) => Record<string, unknown>;
   /** Rewrites URLs before they are fetched, e.g. to emulate another host. */
   rewriteUrl?: (url: URL) => URL;
+  /** Rewrites any response, e.g. to stage a server's quirk. */
+  rewriteResponse?: (url: URL, response: Response) => Promise<Response> | Response;
 }
 
 /**
@@ -81,13 +83,19 @@ export async function connect(
   registered: RegisteredClient,
   options: ConnectOptions = {},
 ): Promise<{ config: Configuration; log: Recorder }> {
-  const rewriteMetadata = options.rewriteMetadata;
+  const { rewriteMetadata, rewriteResponse } = options;
   const log = recorder({
     url: options.rewriteUrl,
-    response: rewriteMetadata === undefined ? undefined : async (url, response) => {
-      if (!url.pathname.endsWith("/.well-known/openid-configuration")) return response;
-      const metadata = rewriteMetadata(await response.json());
-      return Response.json(metadata, { status: response.status });
+    response: async (url, response) => {
+      if (
+        rewriteMetadata !== undefined &&
+        url.pathname.endsWith("/.well-known/openid-configuration")
+      ) {
+        response = Response.json(rewriteMetadata(await response.json()), {
+          status: response.status,
+        });
+      }
+      return rewriteResponse === undefined ? response : await rewriteResponse(url, response);
     },
   });
   const config = await c.discovery(

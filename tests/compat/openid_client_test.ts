@@ -61,6 +61,73 @@ const SECRET_JWT_CLIENT = {
   redirect_uris: [],
 };
 
+/** RFC 6749 Appendix B: a secret with characters that client_secret_basic must form-encode. */
+const SPECIAL_SECRET_CLIENT = {
+  client_id: "special:client id",
+  client_secret: "s3cr3t with spaces, +plus+, %percent%, :colons: & slashes/ = 0123456789",
+  token_endpoint_auth_method: "client_secret_basic",
+  grant_types: ["client_credentials"],
+  response_types: [],
+  redirect_uris: [],
+};
+
+/**
+ * A Response from another realm, as undici's `fetch` or an iframe's would return: the same
+ * members and `Symbol.toStringTag`, but not `instanceof` this realm's `Response`.
+ */
+class ForeignResponse {
+  readonly #response: Response;
+  constructor(response: Response) {
+    this.#response = response;
+  }
+  get [Symbol.toStringTag](): string {
+    return "Response";
+  }
+  get status(): number {
+    return this.#response.status;
+  }
+  get statusText(): string {
+    return this.#response.statusText;
+  }
+  get ok(): boolean {
+    return this.#response.ok;
+  }
+  get headers(): Headers {
+    return this.#response.headers;
+  }
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#response.body;
+  }
+  get bodyUsed(): boolean {
+    return this.#response.bodyUsed;
+  }
+  get type(): ResponseType {
+    return this.#response.type;
+  }
+  get url(): string {
+    return this.#response.url;
+  }
+  get redirected(): boolean {
+    return this.#response.redirected;
+  }
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#response.arrayBuffer();
+  }
+  text(): Promise<string> {
+    return this.#response.text();
+  }
+  json(): Promise<unknown> {
+    return this.#response.json();
+  }
+  clone(): ForeignResponse {
+    return new ForeignResponse(this.#response.clone());
+  }
+}
+
+function foreignResponse(response: Response): Response {
+  return new ForeignResponse(response) as unknown as Response;
+}
+
 const INITIAL_ACCESS_TOKEN = "an-initial-access-token-for-registration";
 
 const CASES: Case[] = [
@@ -165,6 +232,74 @@ const CASES: Case[] = [
         assert.equal(err.cause[0]?.scheme, "basic");
         return true;
       });
+    },
+  },
+  {
+    name: "clientCredentialsGrant() surfaces a bare 403 without a JSON body",
+    // pending: an empty error body gets RESPONSE_IS_NOT_CONFORM instead of RESPONSE_IS_NOT_JSON,
+    // in src/_http.ts (issue 16 item 9)
+    ignore: true,
+    async run(c) {
+      // A real provider answers a wrong client secret this way.
+      await using op = await startProvider();
+      const { config } = await connect(c, op, op.clients.confidential, {
+        auth: c.ClientSecretBasic(),
+        rewriteResponse: async (url, response) => {
+          if (!url.pathname.endsWith("/token")) return response;
+          await response.body?.cancel();
+          return new Response(null, { status: 403 });
+        },
+      });
+      await expectClientError(c, c.clientCredentialsGrant(config), "OAUTH_RESPONSE_IS_NOT_JSON");
+    },
+  },
+  {
+    name: "clientCredentialsGrant() accepts a 200 token response that also carries a challenge",
+    // pending: a WWW-Authenticate challenge on the expected success status fails the call, in
+    // src/www_authenticate.ts / src/_http.ts (issue 16 item 4)
+    ignore: true,
+    async run(c) {
+      await using op = await startProvider();
+      const { config } = await connect(c, op, op.clients.confidential, {
+        auth: c.ClientSecretBasic(),
+        rewriteResponse: (url, response) => {
+          if (!url.pathname.endsWith("/token")) return response;
+          const headers = new Headers(response.headers);
+          headers.set("www-authenticate", 'Bearer realm="example"');
+          return new Response(response.body, { status: response.status, headers });
+        },
+      });
+      const tokens = await c.clientCredentialsGrant(config);
+      assert.equal(tokens.token_type, "bearer");
+    },
+  },
+  {
+    name: "clientCredentialsGrant() with client_secret_basic and a secret that needs form-encoding",
+    async run(c) {
+      await using op = await startProvider({ clients: [SPECIAL_SECRET_CLIENT] });
+      const { config } = await connect(c, op, SPECIAL_SECRET_CLIENT, {
+        auth: c.ClientSecretBasic(),
+      });
+      const tokens = await c.clientCredentialsGrant(config);
+      assert.equal(tokens.token_type, "bearer");
+    },
+  },
+  {
+    name:
+      "a [customFetch] returning another realm's Response objects: code flow, userinfo, introspection",
+    // pending: a Response-like object that is not instanceof globalThis.Response is refused, in
+    // src/_http.ts (issue 16 item 1)
+    ignore: true,
+    async run(c) {
+      await using op = await startProvider();
+      const { config } = await connect(c, op, op.clients.confidential, {
+        auth: c.ClientSecretBasic(),
+        rewriteResponse: (_url, response) => foreignResponse(response),
+      });
+      const { tokens } = await signIn(c, config, op);
+      assert.equal(tokens.claims()?.sub, "alice");
+      assert.equal((await c.fetchUserInfo(config, tokens.access_token, "alice")).sub, "alice");
+      assert.equal((await c.tokenIntrospection(config, tokens.access_token)).active, true);
     },
   },
   {
@@ -497,3 +632,22 @@ Deno.test("openid-client's copy imports the library under test, not its own oaut
   assert.notEqual(authlane.ResponseBodyError, oauth4webapi.ResponseBodyError as unknown);
   assert.equal(entryOf("authlane"), import.meta.resolve("@authlane/oauth"));
 });
+
+for (const [from, to] of [["oauth4webapi", "authlane"], ["authlane", "oauth4webapi"]] as const) {
+  Deno.test(`openid-client: a JWKS cache exported on ${from} serves ${to} without a fetch`, async () => {
+    const [source, target] = await Promise.all([loadOpenIdClient(from), loadOpenIdClient(to)]);
+    await using op = await startProvider();
+    const first = await connect(source, op, op.clients.public, { auth: source.None() });
+    source.enableNonRepudiationChecks(first.config);
+    await signIn(source, first.config, op);
+    const exported = source.getJwksCache(first.config);
+    assert.ok(exported);
+    const second = await connect(target, op, op.clients.public, { auth: target.None() });
+    target.setJwksCache(second.config, structuredClone(exported));
+    target.enableNonRepudiationChecks(second.config);
+    const { tokens } = await signIn(target, second.config, op);
+    assert.equal(tokens.claims()?.sub, "alice");
+    assert.equal(second.log.to("/jwks").length, 0, "the imported cache was used");
+    assert.deepEqual(target.getJwksCache(second.config), exported);
+  });
+}
