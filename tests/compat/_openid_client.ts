@@ -133,3 +133,61 @@ export function recorder(
     },
   };
 }
+
+/**
+ * A Response from another realm, as undici's `fetch` or an iframe's would return: the same
+ * members and `Symbol.toStringTag`, but not `instanceof` this realm's `Response`.
+ */
+export class ForeignResponse {
+  readonly #response: Response;
+  constructor(response: Response) {
+    this.#response = response;
+  }
+  get [Symbol.toStringTag](): string {
+    return "Response";
+  }
+  get status(): number {
+    return this.#response.status;
+  }
+  get statusText(): string {
+    return this.#response.statusText;
+  }
+  get ok(): boolean {
+    return this.#response.ok;
+  }
+  get headers(): Headers {
+    return this.#response.headers;
+  }
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#response.body;
+  }
+  get bodyUsed(): boolean {
+    return this.#response.bodyUsed;
+  }
+  get type(): ResponseType {
+    return this.#response.type;
+  }
+  get url(): string {
+    return this.#response.url;
+  }
+  get redirected(): boolean {
+    return this.#response.redirected;
+  }
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#response.arrayBuffer();
+  }
+  text(): Promise<string> {
+    return this.#response.text();
+  }
+  json(): Promise<unknown> {
+    return this.#response.json();
+  }
+  clone(): ForeignResponse {
+    return new ForeignResponse(this.#response.clone());
+  }
+}
+
+/** Wraps `response` as {@linkcode ForeignResponse}, typed as a `Response`. */
+export function foreignResponse(response: Response): Response {
+  return new ForeignResponse(response) as unknown as Response;
+}

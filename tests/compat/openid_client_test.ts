@@ -8,8 +8,6 @@
  * CIBA, the Entra ID issuer template) are in `openid_client_requests_test.ts`.
  */
 import assert from "node:assert/strict";
-import * as authlane from "@authlane/oauth";
-import * as oauth4webapi from "oauth4webapi";
 import { REDIRECT_URI, startProvider } from "../_oidc_provider.ts";
 import {
   type Case,
@@ -20,7 +18,7 @@ import {
   register,
   signIn,
 } from "./_cases.ts";
-import { entryOf, loadOpenIdClient } from "./_openid_client.ts";
+import { foreignResponse } from "./_openid_client.ts";
 
 const JWT_USERINFO_CLIENT = {
   client_id: "jwt-userinfo-client",
@@ -70,63 +68,6 @@ const SPECIAL_SECRET_CLIENT = {
   response_types: [],
   redirect_uris: [],
 };
-
-/**
- * A Response from another realm, as undici's `fetch` or an iframe's would return: the same
- * members and `Symbol.toStringTag`, but not `instanceof` this realm's `Response`.
- */
-class ForeignResponse {
-  readonly #response: Response;
-  constructor(response: Response) {
-    this.#response = response;
-  }
-  get [Symbol.toStringTag](): string {
-    return "Response";
-  }
-  get status(): number {
-    return this.#response.status;
-  }
-  get statusText(): string {
-    return this.#response.statusText;
-  }
-  get ok(): boolean {
-    return this.#response.ok;
-  }
-  get headers(): Headers {
-    return this.#response.headers;
-  }
-  get body(): ReadableStream<Uint8Array> | null {
-    return this.#response.body;
-  }
-  get bodyUsed(): boolean {
-    return this.#response.bodyUsed;
-  }
-  get type(): ResponseType {
-    return this.#response.type;
-  }
-  get url(): string {
-    return this.#response.url;
-  }
-  get redirected(): boolean {
-    return this.#response.redirected;
-  }
-  arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#response.arrayBuffer();
-  }
-  text(): Promise<string> {
-    return this.#response.text();
-  }
-  json(): Promise<unknown> {
-    return this.#response.json();
-  }
-  clone(): ForeignResponse {
-    return new ForeignResponse(this.#response.clone());
-  }
-}
-
-function foreignResponse(response: Response): Response {
-  return new ForeignResponse(response) as unknown as Response;
-}
 
 const INITIAL_ACCESS_TOKEN = "an-initial-access-token-for-registration";
 
@@ -620,34 +561,3 @@ const CASES: Case[] = [
 ];
 
 defineCases(CASES);
-
-Deno.test("openid-client's copy imports the library under test, not its own oauth4webapi", async () => {
-  const [onAuthlane, onOauth4webapi] = await Promise.all(
-    (["authlane", "oauth4webapi"] as const).map(loadOpenIdClient),
-  );
-  // openid-client re-exports three error classes from its oauth4webapi import.
-  assert.equal(onAuthlane!.ResponseBodyError, authlane.ResponseBodyError);
-  assert.equal(onAuthlane!.WWWAuthenticateChallengeError, authlane.WWWAuthenticateChallengeError);
-  assert.equal(onOauth4webapi!.ResponseBodyError, oauth4webapi.ResponseBodyError);
-  assert.notEqual(authlane.ResponseBodyError, oauth4webapi.ResponseBodyError as unknown);
-  assert.equal(entryOf("authlane"), import.meta.resolve("@authlane/oauth"));
-});
-
-for (const [from, to] of [["oauth4webapi", "authlane"], ["authlane", "oauth4webapi"]] as const) {
-  Deno.test(`openid-client: a JWKS cache exported on ${from} serves ${to} without a fetch`, async () => {
-    const [source, target] = await Promise.all([loadOpenIdClient(from), loadOpenIdClient(to)]);
-    await using op = await startProvider();
-    const first = await connect(source, op, op.clients.public, { auth: source.None() });
-    source.enableNonRepudiationChecks(first.config);
-    await signIn(source, first.config, op);
-    const exported = source.getJwksCache(first.config);
-    assert.ok(exported);
-    const second = await connect(target, op, op.clients.public, { auth: target.None() });
-    target.setJwksCache(second.config, structuredClone(exported));
-    target.enableNonRepudiationChecks(second.config);
-    const { tokens } = await signIn(target, second.config, op);
-    assert.equal(tokens.claims()?.sub, "alice");
-    assert.equal(second.log.to("/jwks").length, 0, "the imported cache was used");
-    assert.deepEqual(target.getJwksCache(second.config), exported);
-  });
-}
