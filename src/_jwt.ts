@@ -1,8 +1,10 @@
 /**
  * JWT claim checks shared by ID tokens (OpenID Connect Core §3.1.3.7), signed userinfo (§5.3.2),
  * JARM, JWT introspection responses (RFC 9701), JWT access tokens (RFC 9068 §4) and DPoP proofs
- * (RFC 9449 §4.3): signing-algorithm policy, required claims, claim types, `iss`, `aud`, and
- * `exp`/`nbf`/`iat` with `[clockSkew]` and `[clockTolerance]` (RFC 7519 §4.1).
+ * (RFC 9449 §4.3): signing-algorithm policy, required claims, claim types, `iss` (with an
+ * issuer template's `[_expectedIssuer]`), `aud`, and `exp`/`nbf`/`iat` with `[clockSkew]` and
+ * `[clockTolerance]` (RFC 7519 §4.1); and the JWKS fetch options a signed response inherits from
+ * the request that produced it.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import type { HttpOptions } from "./_http.ts";
 import { type DecodedJws, decodeJws, SUPPORTED_ALGS, verifySignature } from "./_jose.ts";
 import { clientTime, type ClockOptions, toleranceOf } from "./_time.ts";
 import {
+  argError,
   INVALID_RESPONSE,
   JWT_CLAIM_COMPARISON,
   JWT_TIMESTAMP_CHECK,
@@ -19,6 +22,13 @@ import {
   unsupported,
 } from "./errors.ts";
 import { selectVerificationKey } from "./jwks.ts";
+import {
+  _expectedIssuer,
+  allowInsecureRequests,
+  customFetch,
+  jwksCache,
+  maxResponseSize,
+} from "./symbols.ts";
 import type { AuthorizationServer, JsonObject, JWKSCacheOptions } from "./types.ts";
 
 const CLAIM_NAMES: Record<string, string> = {
@@ -169,8 +179,35 @@ export function checkTimestamps(claims: JsonObject, clock?: ClockOptions): numbe
   return now;
 }
 
-/** Refuses a JWT whose `iss` is not the expected issuer. */
-export function checkIssuer(claims: JsonObject, expected: string): void {
+/**
+ * The issuer a JWT from `as` must name: `as.issuer`, unless the metadata carries an
+ * `[_expectedIssuer]` function, as openid-client sets for servers whose metadata `issuer` is a
+ * template (Microsoft Entra ID's multi-tenant `https://login.microsoftonline.com/{tenantid}/v2.0`).
+ * That function is given the (not yet trusted) header and claims and returns the issuer to
+ * require, for instance the template filled with the token's `tid`; `undefined` means
+ * `as.issuer`. The returned value is then compared exactly, like `as.issuer`.
+ */
+export function expectedIssuerOf(
+  as: AuthorizationServer,
+  jws: Pick<DecodedJws, "header" | "claims">,
+): unknown {
+  const template = (as as { [_expectedIssuer]?: unknown })[_expectedIssuer];
+  if (template === undefined || template === null) return as.issuer;
+  if (typeof template !== "function") {
+    throw argError('"as[_expectedIssuer]" must be a function', "ERR_INVALID_ARG_TYPE");
+  }
+  const expected: unknown = template({ header: jws.header, claims: jws.claims });
+  // Whatever else it returns is compared as is (a non-string never equals a valid `iss`).
+  return expected === undefined || expected === null ? as.issuer : expected;
+}
+
+/** Refuses a JWT whose `iss` is not the issuer of `as` (see {@link expectedIssuerOf}). */
+export function checkIssuer(
+  as: AuthorizationServer,
+  jws: Pick<DecodedJws, "header" | "claims">,
+): void {
+  const expected = expectedIssuerOf(as, jws);
+  const claims = jws.claims;
   if (claims.iss !== expected) {
     throw processingError('unexpected JWT "iss" (issuer) claim value', JWT_CLAIM_COMPARISON, {
       claims,
@@ -236,4 +273,84 @@ export async function verifyWithServerKeys(
 ): Promise<void> {
   const key = await selectVerificationKey(as, jws.header, options);
   await verifySignature(jws, jws.header.alg as string, key);
+}
+
+/**
+ * The transport options of the request that produced each response (`userInfoRequest`,
+ * `introspectionRequest`), so that verifying the JWT it carries fetches the JWKS the same way
+ * the caller asked for the response to be fetched, and never behind the caller's back.
+ */
+const requestOptions = new WeakMap<object, HttpOptions & JWKSCacheOptions>();
+
+/** Credentials meant for one endpoint that must not travel to `jwks_uri`. */
+const ENDPOINT_CREDENTIALS = ["authorization", "dpop"];
+
+/** The transport options among `options` (those set), or `undefined` when there are none. */
+function transportOptionsOf(options: HttpOptions | undefined): HttpOptions | undefined {
+  if (options === undefined || options === null || typeof options !== "object") return undefined;
+  const picked: HttpOptions = {};
+  let any = false;
+  if (options[customFetch] !== undefined) {
+    picked[customFetch] = options[customFetch];
+    any = true;
+  }
+  if (options[allowInsecureRequests] !== undefined) {
+    picked[allowInsecureRequests] = options[allowInsecureRequests];
+    any = true;
+  }
+  if (options[maxResponseSize] !== undefined) {
+    picked[maxResponseSize] = options[maxResponseSize];
+    any = true;
+  }
+  if (options.signal !== undefined) {
+    picked.signal = options.signal;
+    any = true;
+  }
+  if (options.headers !== undefined) {
+    picked.headers = options.headers;
+    any = true;
+  }
+  return any ? picked : undefined;
+}
+
+/**
+ * Records the transport options a request was sent with against the response it returned:
+ * `[customFetch]`, `[allowInsecureRequests]`, `[maxResponseSize]`, `signal` and `headers` (less
+ * `Authorization` and `DPoP`, which belong to that endpoint), and a `[jwksCache]` when the caller
+ * passed one along (one options object spread into every call).
+ */
+export function rememberRequestOptions(
+  response: Response,
+  options?: HttpOptions & JWKSCacheOptions,
+): void {
+  const picked: HttpOptions & JWKSCacheOptions = transportOptionsOf(options) ?? {};
+  if (picked.headers !== undefined) {
+    const headers = new Headers(picked.headers);
+    for (const name of ENDPOINT_CREDENTIALS) headers.delete(name);
+    picked.headers = headers;
+  }
+  if (options?.[jwksCache] !== undefined) picked[jwksCache] = options[jwksCache];
+  requestOptions.set(response, picked);
+}
+
+/**
+ * How a processor may fetch the JWKS to verify the JWT in `response`, or `undefined` when it may
+ * not fetch at all.
+ *
+ * The options of the request that produced the response (see {@link rememberRequestOptions}),
+ * overridden by any transport option or `[jwksCache]` given to the processor itself. A response the library did not produce (one the caller built or fetched), with
+ * no transport option nor cache given to the processor, gets `undefined`: no network I/O, the
+ * signature is left to `validateApplicationLevelSignature`, as in oauth4webapi.
+ */
+export function jwksFetchOptionsFor(
+  response: Response,
+  processorOptions: (HttpOptions & JWKSCacheOptions) | undefined,
+): (HttpOptions & JWKSCacheOptions) | undefined {
+  const recorded = requestOptions.get(response);
+  const given = transportOptionsOf(processorOptions);
+  const cache = processorOptions?.[jwksCache];
+  if (recorded === undefined && given === undefined && cache === undefined) return undefined;
+  const options: HttpOptions & JWKSCacheOptions = { ...recorded, ...given };
+  if (cache !== undefined) options[jwksCache] = cache;
+  return options;
 }

@@ -181,7 +181,7 @@ export async function validateLogoutToken(
     });
   }
   // (4) iss, aud (with the ID token's azp rule, OpenID Connect Core §3.1.3.7 (3)-(5)), exp.
-  checkIssuer(claims, as.issuer);
+  checkIssuer(as, jws);
   checkAudience(claims, client.client_id);
   checkAuthorizedParty(claims, client.client_id, "Logout Token");
   checkTimestamps(claims, clock);

@@ -35,6 +35,7 @@ import type {
   AuthorizationServer,
   Client,
   IDToken,
+  JsonObject,
   JWEDecryptOptions,
   TokenEndpointResponse,
   ValidateSignatureOptions,
@@ -54,7 +55,7 @@ export interface IdTokenChecks {
 const REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "exp"] as const;
 
 const validatedClaims = new WeakMap<object, IDToken>();
-const signedResponses = new WeakMap<Response, DecodedJws>();
+const signedResponses = new WeakMap<object, DecodedJws>();
 
 /** Records the JWS received in a response so {@link validateApplicationLevelSignature} can verify it. */
 export function rememberJws(response: Response, jws: DecodedJws): void {
@@ -83,8 +84,9 @@ export async function decryptIfNeeded(value: string, options?: JWEDecryptOptions
 /**
  * Validates an ID token's header and claims per OpenID Connect Core §3.1.3.7: `alg` against the
  * client's `id_token_signed_response_alg`, the server's advertised algorithms, or RS256 (7);
- * required claims; `iss` (2); `aud` and `azp` (3)–(5); `exp`, `nbf` with clock skew and
- * tolerance (9); `nonce` (11); `auth_time` with `max_age` / `default_max_age` /
+ * required claims; a non-negative `auth_time` when present (§2); `iss` (2), with the
+ * metadata's `[_expectedIssuer]` for issuer templates; `aud` and `azp` (3)–(5); `exp`, `nbf` with
+ * clock skew and tolerance (9); `nonce` (11); `auth_time` with `max_age` / `default_max_age` /
  * `require_auth_time` (13). The signature is not verified here: over the token endpoint's TLS
  * channel the server is authenticated (6); use {@link validateApplicationLevelSignature}.
  */
@@ -103,7 +105,8 @@ export function validateIdTokenClaims(
   const claims = jws.claims;
   requireClaims(claims, REQUIRED_CLAIMS);
   checkClaimTypes(claims);
-  checkIssuer(claims, as.issuer);
+  checkAuthTimeValue(claims);
+  checkIssuer(as, jws);
   checkAudience(claims, client.client_id);
   checkAuthorizedParty(claims, client.client_id, "ID Token");
   const now = checkTimestamps(claims, client);
@@ -122,6 +125,21 @@ export function validateIdTokenClaims(
     }
   }
   return { jws, claims: claims as IDToken };
+}
+
+/**
+ * OpenID Connect Core §2: `auth_time` is a time, a number of seconds since the epoch (a
+ * NumericDate, RFC 7519 §2, so fractions are allowed): a negative one is refused wherever it
+ * appears, whether or not `max_age` applies, as oauth4webapi does. Its type was checked before.
+ */
+function checkAuthTimeValue(claims: JsonObject): void {
+  if (typeof claims.auth_time === "number" && claims.auth_time < 0) {
+    throw processingError(
+      'ID Token "auth_time" (authentication time) must be a non-negative number',
+      INVALID_RESPONSE,
+      { claims, claim: "auth_time" },
+    );
+  }
 }
 
 /** Refuses a `maxAge` (or `default_max_age`) that is not a non-negative number of seconds. */
@@ -213,8 +231,10 @@ export function getValidatedIdTokenClaims(ref: TokenEndpointResponse): IDToken |
  *
  * @param as Authorization server metadata (with `jwks_uri`).
  * @param ref The `Response` that was passed to the processor.
- * @param options `[jwksCache]`, `[customFetch]`, `signal`, `headers`.
- * @throws {TypeError} `ERR_INVALID_ARG_VALUE` when the response was not processed or held no JWT.
+ * @param options `[jwksCache]`, `[customFetch]`, `signal`, `headers`, `[allowInsecureRequests]`
+ *   for the JWKS fetch.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `ref` is not a response,
+ *   `ERR_INVALID_ARG_VALUE` when the response was not processed or held no JWT.
  * @throws {OperationProcessingError} `KEY_SELECTION` when no single key matches,
  *   `INVALID_RESPONSE` when the signature does not verify, and the JWKS fetch's codes.
  * @example Usage
@@ -233,8 +253,11 @@ export async function validateApplicationLevelSignature(
   options?: ValidateSignatureOptions,
 ): Promise<void> {
   assertAs(as);
-  if (!(ref instanceof Response)) throw argError('"ref" must be an instance of Response');
-  const jws = signedResponses.get(ref);
+  // Any response a processor accepted is known here, a Response-like one included.
+  const jws = typeof ref === "object" && ref !== null ? signedResponses.get(ref) : undefined;
+  if (jws === undefined && !(ref instanceof Response)) {
+    throw argError('"ref" must be an instance of Response');
+  }
   if (jws === undefined) {
     throw argError(
       '"ref" does not contain a processed JWT (ID Token, JWT UserInfo or JWT Introspection response)',

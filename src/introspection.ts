@@ -2,7 +2,8 @@
  * OAuth 2.0 Token Introspection (RFC 7662 §2.1, §2.2) with JWT responses (RFC 9701 §4, §5): the
  * authenticated introspection request, and the validation of a JSON response or of a signed (and
  * possibly encrypted) `application/token-introspection+jwt` response, whose signature authlane
- * always verifies against the authorization server's JWKS.
+ * verifies against the authorization server's JWKS, fetched only with the options of the request
+ * that produced the response (or given to the processor).
  *
  * @module
  */
@@ -30,6 +31,8 @@ import {
   checkTimestamps,
   checkTyp,
   decodeChecked,
+  jwksFetchOptionsFor,
+  rememberRequestOptions,
   requireClaims,
   verifyWithServerKeys,
 } from "./_jwt.ts";
@@ -46,6 +49,7 @@ import type {
   JsonObject,
   JsonValue,
   JWEDecryptOptions,
+  JWKSCacheOptions,
   ValidateSignatureOptions,
 } from "./types.ts";
 
@@ -111,7 +115,9 @@ export interface IntrospectionResponse {
  * `client.use_mtls_endpoint_aliases` is true, authenticated with `clientAuthentication`. It asks
  * for a JWT response (RFC 9701 §4, `Accept: application/token-introspection+jwt`) when
  * `options.requestJwtResponse` is true, or when it is not given and the client has an
- * `introspection_signed_response_alg`; otherwise for JSON.
+ * `introspection_signed_response_alg`; otherwise for JSON. The transport options are remembered
+ * with the response, so that {@link processIntrospectionResponse} fetches the JWKS for a signed
+ * response the same way.
  *
  * @param as Authorization server metadata.
  * @param client Client metadata.
@@ -163,7 +169,7 @@ export async function introspectionRequest(
   const headers = jsonHeaders(options);
   const wantsJwt = options?.requestJwtResponse ?? client?.introspection_signed_response_alg;
   if (wantsJwt) headers.set("accept", JWT_MEDIA_TYPE);
-  return await authenticatedPost(
+  const response = await authenticatedPost(
     as,
     client,
     clientAuthentication,
@@ -172,6 +178,8 @@ export async function introspectionRequest(
     headers,
     options,
   );
+  rememberRequestOptions(response, options as (HttpOptions & JWKSCacheOptions) | undefined);
+  return response;
 }
 
 /**
@@ -186,22 +194,29 @@ export async function introspectionRequest(
  *   decrypted with `[jweDecrypt]` when it is a JWE, then its `alg` must be the client's
  *   `introspection_signed_response_alg`, else one of the server's
  *   `introspection_signing_alg_values_supported`, else RS256; its `typ` must be
- *   `token-introspection+jwt`; its signature is verified against the server's JWKS; `iss` must be
- *   the issuer, `aud` must contain the client ID, `iat` must be present, `exp`/`nbf` (when present)
+ *   `token-introspection+jwt`; its signature is verified against the server's JWKS (see below);
+ *   `iss` must be the issuer (or what the metadata's `[_expectedIssuer]` derives), `aud` must contain the client ID, `iat` must be present, `exp`/`nbf` (when present)
  *   must hold, and the `token_introspection` claim must be an object with a boolean `active`,
  *   which is returned.
  *
  * Unlike oauth4webapi, which leaves the signature of a JWT response to
- * `validateApplicationLevelSignature`, authlane always verifies it here: non-repudiation is the
- * reason to ask for a signed response. That is why `options` also takes `[jwksCache]`,
- * `[customFetch]`, `signal` and `headers` for the JWKS request. `validateApplicationLevelSignature`
- * still accepts the response afterwards.
+ * `validateApplicationLevelSignature`, authlane verifies it here (RFC 9701 §5): non-repudiation
+ * is the reason to ask for a signed response. It fetches the JWKS (once, then cached: in
+ * `[jwksCache]` when given, else per metadata object) only as the caller asked for the response
+ * itself to be fetched: with the options of the {@link introspectionRequest} call that returned
+ * `response` (`[customFetch]`, `[allowInsecureRequests]`, `signal`, `[maxResponseSize]`,
+ * `headers` without `Authorization` and `DPoP`, and a `[jwksCache]` passed along), overridden by
+ * any of them given here. So openid-client, which gives those options to the request and none to
+ * this function, works unchanged. A response that did not come from `introspectionRequest` (built by a test, or
+ * fetched by other means) causes no network I/O unless such options or a `[jwksCache]` are given
+ * here; its signature is then left to `validateApplicationLevelSignature`, as in oauth4webapi.
+ * `validateApplicationLevelSignature` accepts the response in every case.
  *
  * @param as Authorization server metadata (with `jwks_uri` for JWT responses).
  * @param client Client metadata.
  * @param response The response of {@link introspectionRequest}.
- * @param options `[jweDecrypt]`, and for the JWKS fetch `[jwksCache]`, `[customFetch]`,
- *   `signal`, `headers`, `[allowInsecureRequests]`.
+ * @param options `[jweDecrypt]`; `[jwksCache]`, and `[customFetch]`, `signal`, `headers`,
+ *   `[allowInsecureRequests]` to override the request's for the JWKS fetch.
  * @returns The introspection response (for a JWT, its `token_introspection` claim).
  * @throws {ResponseBodyError} When the server answered with an OAuth 2.0 error.
  * @throws {WWWAuthenticateChallengeError} When the response carries a challenge.
@@ -277,10 +292,16 @@ async function processJwtResponse(
   const jws = decodeChecked(jwt, allowed, "JWT Introspection Response signing algorithm");
   const { header, claims } = jws;
   checkTyp(header, JWT_TYP, INVALID_RESPONSE);
-  await verifyWithServerKeys(as, jws, options as HttpOptions & ValidateSignatureOptions);
+  // RFC 9701 §5: verify the signature, fetching the JWKS only as the caller asked for (the
+  // options of the introspectionRequest() that produced the response, or the ones given here).
+  const jwksOptions = jwksFetchOptionsFor(
+    response,
+    options as (HttpOptions & ValidateSignatureOptions) | undefined,
+  );
+  if (jwksOptions !== undefined) await verifyWithServerKeys(as, jws, jwksOptions);
   requireClaims(claims, ["iss", "aud", "iat"]);
   checkClaimTypes(claims);
-  checkIssuer(claims, as.issuer);
+  checkIssuer(as, jws);
   checkAudience(claims, client.client_id);
   checkTimestamps(claims, client);
   const introspection = claims.token_introspection;

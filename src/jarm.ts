@@ -130,7 +130,7 @@ export async function validateJwtAuthResponse(
   const claims = jws.claims;
   requireClaims(claims, ["iss", "aud", "exp"]);
   checkClaimTypes(claims);
-  checkIssuer(claims, as.issuer);
+  checkIssuer(as, jws);
   checkAudience(claims, client.client_id);
   checkTimestamps(claims, client);
   const result = new URLSearchParams();

@@ -233,7 +233,7 @@ export async function validateJwtAccessToken(
     }
   }
   checkClaimTypes(claims);
-  checkIssuer(claims, as.issuer);
+  checkIssuer(as, jws);
   checkAudience(claims, expectedAudience);
   checkTimestamps(claims, options);
 

@@ -260,7 +260,10 @@ export const _nopkce: typeof nopkce = nopkce;
 export const _nodiscoverycheck: unique symbol = Symbol("_nodiscoverycheck");
 
 /**
- * Key for an expected issuer override; exists for drop-in compatibility with oauth4webapi.
+ * Metadata key for a function `({ header, claims }) => string | undefined` that gives the issuer a
+ * JWT must name, for servers whose metadata `issuer` is a template (openid-client sets it for
+ * Microsoft Entra ID's multi-tenant endpoints); `undefined` means `as.issuer`. Exists for drop-in
+ * compatibility with oauth4webapi.
  *
  * @ignore
  */

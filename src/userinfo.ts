@@ -34,6 +34,8 @@ import {
   checkIssuer,
   checkTimestamps,
   decodeChecked,
+  jwksFetchOptionsFor,
+  rememberRequestOptions,
   requireClaims,
   verifyWithServerKeys,
 } from "./_jwt.ts";
@@ -55,6 +57,7 @@ import type {
   JsonObject,
   JsonValue,
   JWEDecryptOptions,
+  JWKSCacheOptions,
   ValidateSignatureOptions,
 } from "./types.ts";
 
@@ -154,7 +157,8 @@ export function resourceHeaders(input: HttpOptions["headers"], name: string): He
  * It asks for `application/jwt` when `client.userinfo_signed_response_alg` is set, else for
  * `application/json`. The endpoint, `https:` rule and transport (`[customFetch]`, the client's
  * mutual-TLS adapter, or `fetch`) are all settled before any I/O. A `DPoP-Nonce` in the response
- * is remembered by the handle.
+ * is remembered by the handle. The transport options are remembered with the response, so that
+ * {@link processUserInfoResponse} fetches the JWKS for a signed response the same way.
  *
  * @param as Authorization server metadata (with `userinfo_endpoint`).
  * @param client Client metadata.
@@ -216,7 +220,7 @@ export async function userInfoRequest(
     client.userinfo_signed_response_alg === undefined ? "application/json" : "application/jwt",
   );
   headers.set("authorization", `${dpop === undefined ? "Bearer" : "DPoP"} ${accessToken}`);
-  return await send({
+  const response = await send({
     url,
     method: "GET",
     headers,
@@ -225,6 +229,8 @@ export async function userInfoRequest(
     dpop,
     accessToken,
   });
+  rememberRequestOptions(response, options as (HttpOptions & JWKSCacheOptions) | undefined);
+  return response;
 }
 
 /** Reads the client's `userinfo_signed_response_alg`, which must be a non-empty string if set. */
@@ -265,11 +271,17 @@ async function readSignedUserInfo(
   }
   const jwt = await decryptIfNeeded(await readText(response), options);
   const jws = decodeChecked(jwt, allowed, "UserInfo signing algorithm");
-  await verifyWithServerKeys(as, jws, options as HttpOptions & ValidateSignatureOptions);
+  // OIDC Core §5.3.4 (3): verify the signature, fetching the JWKS only as the caller asked for
+  // (the options of the userInfoRequest() that produced the response, or the ones given here).
+  const jwksOptions = jwksFetchOptionsFor(
+    response,
+    options as (HttpOptions & ValidateSignatureOptions) | undefined,
+  );
+  if (jwksOptions !== undefined) await verifyWithServerKeys(as, jws, jwksOptions);
   const claims = jws.claims;
   requireClaims(claims, ["iss", "aud"]);
   checkClaimTypes(claims);
-  checkIssuer(claims, as.issuer);
+  checkIssuer(as, jws);
   checkAudience(claims, client.client_id);
   checkTimestamps(claims, client);
   rememberJws(response, jws);
@@ -286,24 +298,35 @@ async function readSignedUserInfo(
  * - `Content-Type: application/jwt`: a signed (or nested signed-then-encrypted, decrypted with
  *   `[jweDecrypt]`) JWT. Its `alg` must be `client.userinfo_signed_response_alg`, else one of
  *   `as.userinfo_signing_alg_values_supported`; with neither configured the response is refused.
- *   The signature is always verified against the server's JWKS (`jwks_uri`, fetched with these
- *   options and cached). `iss` must equal `as.issuer` and `aud` must be or contain
- *   `client.client_id`; both are required. `exp`/`nbf`, when present, are checked with the
- *   client's clock options. The response may then also be passed to
- *   `validateApplicationLevelSignature`.
+ *   The signature is verified against the server's JWKS (§5.3.4 (3)); see "Signature and network
+ *   I/O" below. `iss` must equal `as.issuer` (or what the metadata's `[_expectedIssuer]` derives
+ *   for an issuer template) and `aud` must be or contain `client.client_id`; both are required.
+ *   `exp`/`nbf`, when present, are checked with the client's clock options. The response may
+ *   then also be passed to `validateApplicationLevelSignature`.
  * - Otherwise a JSON object, unless `client.userinfo_signed_response_alg` is set, in which case
  *   the unsigned response is refused.
  *
  * Finally `sub` must be a non-empty string and, unless {@link skipSubjectCheck} is passed, equal
  * `expectedSubject`: the `sub` of the ID token, which guards against token substitution (§5.3.4).
  *
+ * Signature and network I/O: this function fetches the JWKS (once, then cached: in `[jwksCache]`
+ * when given, else per metadata object) only as the caller asked for the response itself to be
+ * fetched. It uses the options of the {@link userInfoRequest} call that returned `response`
+ * (`[customFetch]`, `[allowInsecureRequests]`, `signal`, `[maxResponseSize]`, `headers` without
+ * `Authorization` and `DPoP`, and a `[jwksCache]` passed along), overridden by any of them given
+ * here. So openid-client, which gives those options to the request and none to this function,
+ * works unchanged. A response that did not come from `userInfoRequest` (built by a test, or
+ * fetched by other means) causes no network I/O unless such options or a `[jwksCache]` are given
+ * here; its signature is then left to `validateApplicationLevelSignature`, as in oauth4webapi.
+ *
  * @param as Authorization server metadata.
  * @param client Client metadata.
  * @param expectedSubject The ID token's `sub`, or {@link skipSubjectCheck} when there is no ID
  *   token (plain OAuth 2.0 with `openid`-less access tokens).
  * @param response The response of {@link userInfoRequest}.
- * @param options `[jweDecrypt]` for encrypted responses; `[jwksCache]`, `[customFetch]`,
- *   `signal`, `headers` and `[allowInsecureRequests]` for the JWKS request of a signed response.
+ * @param options `[jweDecrypt]` for encrypted responses; `[jwksCache]`, and `[customFetch]`,
+ *   `signal`, `headers`, `[allowInsecureRequests]` to override the request's for the JWKS
+ *   request of a signed response.
  * @returns The claims.
  * @throws {WWWAuthenticateChallengeError} `WWW_AUTHENTICATE_CHALLENGE` when the response carries
  *   a challenge (check {@link isDPoPNonceError} before giving up).

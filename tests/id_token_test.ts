@@ -944,3 +944,178 @@ Deno.test("processRefreshTokenResponse() validates a refreshed ID token's iss an
   );
   assert.equal(oauth.getValidatedIdTokenClaims(ok)?.nonce, "from-the-original-login");
 });
+
+// --- issuer templates: [_expectedIssuer] (issue 16 item 3) ---------------------------------------
+
+/** Microsoft Entra ID's multi-tenant metadata: its `issuer` is a template filled with `tid`. */
+const ENTRA_TEMPLATE = "https://login.microsoftonline.com/{tenantid}/v2.0";
+const TENANT = "9188040d-6c67-4c5b-b112-36a304b66dad";
+const OTHER_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+/** The server's metadata with the issuer template and openid-client's `[_expectedIssuer]`. */
+function entraAs(server: FakeAs): oauth.AuthorizationServer {
+  return {
+    ...server.as,
+    issuer: ENTRA_TEMPLATE,
+    [oauth._expectedIssuer]: ({ claims }: { claims: Claims }) =>
+      ENTRA_TEMPLATE.replace("{tenantid}", String(claims.tid)),
+  } as oauth.AuthorizationServer;
+}
+
+Deno.test("processAuthorizationCodeResponse() accepts the tenant's issuer that [_expectedIssuer] derives from the template", async () => {
+  const server = createFakeAs();
+  const iss = `https://login.microsoftonline.com/${TENANT}/v2.0`;
+  const result = await processWith(server, { iss, tid: TENANT }, undefined, {
+    as: entraAs(server),
+  });
+  assert.equal(oauth.getValidatedIdTokenClaims(result)?.iss, iss);
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an ID token whose iss is another tenant's than its tid", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () =>
+      processWith(
+        server,
+        { iss: `https://login.microsoftonline.com/${OTHER_TENANT}/v2.0`, tid: TENANT },
+        undefined,
+        { as: entraAs(server) },
+      ),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss", expected: `https://login.microsoftonline.com/${TENANT}/v2.0` },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses the template itself as iss, and a tenant issuer without [_expectedIssuer]", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () =>
+      processWith(server, { iss: ENTRA_TEMPLATE, tid: TENANT }, undefined, { as: entraAs(server) }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss" },
+  );
+  const { [oauth._expectedIssuer]: _, ...plain } = entraAs(server) as oauth.AuthorizationServer & {
+    [oauth._expectedIssuer]?: unknown;
+  };
+  await assertOAuthError(
+    () =>
+      processWith(
+        server,
+        { iss: `https://login.microsoftonline.com/${TENANT}/v2.0`, tid: TENANT },
+        undefined,
+        { as: plain },
+      ),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss", expected: ENTRA_TEMPLATE },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() falls back to as.issuer when [_expectedIssuer] returns undefined", async () => {
+  const server = createFakeAs();
+  const as = {
+    ...server.as,
+    [oauth._expectedIssuer]: () => undefined,
+  } as oauth.AuthorizationServer;
+  const result = await processWith(server, {}, undefined, { as });
+  assert.equal(oauth.getValidatedIdTokenClaims(result)?.iss, server.issuer);
+  await assertOAuthError(
+    () => processWith(server, { iss: "https://elsewhere.example" }, undefined, { as }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss", expected: server.issuer },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an [_expectedIssuer] that is not a function, and a non-string it returns", async () => {
+  const server = createFakeAs();
+  const notAFunction = { ...server.as, [oauth._expectedIssuer]: "x" } as oauth.AuthorizationServer;
+  await assertTypeError(
+    () => processWith(server, {}, undefined, { as: notAFunction }),
+    "ERR_INVALID_ARG_TYPE",
+  );
+  const returnsNumber = {
+    ...server.as,
+    [oauth._expectedIssuer]: () => 1,
+  } as oauth.AuthorizationServer;
+  await assertOAuthError(
+    () => processWith(server, {}, undefined, { as: returnsNumber }),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss", expected: 1 },
+  );
+});
+
+// --- auth_time values (issue 16 item 8) ---------------------------------------------------------
+
+Deno.test("processAuthorizationCodeResponse() refuses a negative auth_time even when no max_age applies", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    () => processWith(server, { auth_time: -1 }),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { claim: "auth_time" },
+  );
+  await assertOAuthError(
+    () => processWith(server, { auth_time: -1 }, { maxAge: oauth.skipAuthTimeCheck }),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { claim: "auth_time" },
+  );
+});
+
+Deno.test("processRefreshTokenResponse() refuses a negative auth_time in a refreshed ID token", async () => {
+  const server = createFakeAs();
+  await assertOAuthError(
+    async () =>
+      oauth.processRefreshTokenResponse(
+        server.as,
+        server.client,
+        await tokenResponse(server, await server.idToken({ auth_time: -86400 })),
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+    { claim: "auth_time" },
+  );
+});
+
+Deno.test("processAuthorizationCodeResponse() refuses an auth_time that is not a finite number", async () => {
+  const server = createFakeAs();
+  for (const auth_time of ["1700000000", null, true, [1]]) {
+    await assertOAuthError(
+      () => processWith(server, { auth_time }),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { claim: "auth_time" },
+    );
+  }
+});
+
+Deno.test("processAuthorizationCodeResponse() accepts an auth_time of 0 and a fractional one (RFC 7519 §2 NumericDate)", async () => {
+  const server = createFakeAs();
+  for (const auth_time of [0, server.now() - 10.25]) {
+    const result = await processWith(server, { auth_time });
+    assert.equal(oauth.getValidatedIdTokenClaims(result)?.auth_time, auth_time);
+  }
+});
+
+// --- validateApplicationLevelSignature() arguments ----------------------------------------------
+
+Deno.test("validateApplicationLevelSignature() refuses a ref that is not a response, and a response no processor accepted", async () => {
+  const server = createFakeAs();
+  for (const ref of [undefined, "response", {}]) {
+    await assertTypeError(
+      () => oauth.validateApplicationLevelSignature(server.as, ref as unknown as Response),
+      "ERR_INVALID_ARG_TYPE",
+    );
+  }
+  const unprocessed = await tokenResponse(server, await server.idToken());
+  await assertTypeError(
+    () => oauth.validateApplicationLevelSignature(server.as, unprocessed, server.options),
+    "ERR_INVALID_ARG_VALUE",
+  );
+  await unprocessed.body?.cancel();
+  assert.equal(server.requests.length, 0);
+});

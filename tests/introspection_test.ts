@@ -1,12 +1,16 @@
 // RFC 7662 token introspection with RFC 9701 JWT responses: what the request carries and asks
 // for, the checks of JSON responses, and the checks of signed (and encrypted) JWT responses,
-// whose signature authlane always verifies.
+// whose signature authlane verifies, fetching the JWKS only as the caller asked for the response.
 
 import assert from "node:assert/strict";
 import { compactDecrypt, CompactEncrypt } from "jose";
 import {
+  allowInsecureRequests,
   type Client,
   ClientSecretBasic,
+  ClientSecretPost,
+  type ExportedJWKSCache,
+  HTTP_REQUEST_FORBIDDEN,
   introspectionRequest,
   INVALID_RESPONSE,
   jweDecrypt,
@@ -559,4 +563,103 @@ Deno.test("JWT introspection: a signed response is requested, fetched and verifi
   const result = await processIntrospectionResponse(server.as, client, response, server.options);
   assert.equal(result.active, true);
   assert.equal(server.requestsTo("jwks").length, 1);
+});
+
+// -- JWT responses: no hidden network I/O (issue 16 item 2) ----------------------------------
+
+Deno.test("processIntrospectionResponse() fetches the JWKS with the options of the introspectionRequest() that produced the response", async () => {
+  // openid-client's call pattern: options to the request, none to the processor. The fake server
+  // has no socket: a JWKS fetch with the global fetch would fail.
+  const { server } = setup();
+  await serveJwt(server);
+  const signalled: string[] = [];
+  const response = await introspectionRequest(
+    server.as,
+    server.client,
+    ClientSecretPost(server.clientSecret),
+    "the-token",
+    {
+      ...server.options,
+      requestJwtResponse: true,
+      // A gateway credential meant for the introspection endpoint only.
+      headers: { "x-trace": "t-1", authorization: "Bearer gateway-token" },
+      signal: (url: string) => {
+        signalled.push(url);
+        return AbortSignal.timeout(10_000);
+      },
+    },
+  );
+  const result = await processIntrospectionResponse(server.as, server.client, response);
+  assert.equal(result.active, true);
+  const [jwks, ...more] = server.requestsTo("jwks");
+  assert.equal(more.length, 0);
+  assert.equal(jwks!.headers.get("x-trace"), "t-1");
+  assert.equal(jwks!.headers.get("authorization"), null, "the endpoint's credential stays there");
+  assert.deepEqual(signalled, [server.as.introspection_endpoint, server.as.jwks_uri]);
+  const cache = {};
+  await validateApplicationLevelSignature(server.as, response, {
+    ...server.options,
+    [jwksCache]: cache,
+  });
+  assert.deepEqual((cache as ExportedJWKSCache).jwks, server.jwks);
+});
+
+Deno.test("processIntrospectionResponse() refuses a bad signature when the options are given to the request only", async () => {
+  const { server } = setup();
+  await serveJwt(server, {}, {}, await generateTestKey("ES256", server.key.kid));
+  const response = await introspect(server, server.client, true);
+  await assertOAuthError(
+    () => processIntrospectionResponse(server.as, server.client, response),
+    OperationProcessingError,
+    INVALID_RESPONSE,
+  );
+  assert.equal(server.requestsTo("jwks").length, 1);
+});
+
+Deno.test("processIntrospectionResponse() fetches an http: jwks_uri only when the request allowed insecure requests", async () => {
+  await using server = await startFakeAs();
+  const client = { ...server.client, introspection_signed_response_alg: "ES256" };
+  const auth = ClientSecretBasic(server.clientSecret);
+  const response = await introspectionRequest(server.as, client, auth, "t", server.options);
+  assert.equal((await processIntrospectionResponse(server.as, client, response)).active, true);
+  assert.equal(server.requestsTo("jwks").length, 1);
+  const again = await introspectionRequest(server.as, client, auth, "t", server.options);
+  await assertOAuthError(
+    () =>
+      processIntrospectionResponse(server.as, client, again, {
+        [allowInsecureRequests]: false,
+        [jwksCache]: {},
+      }),
+    OperationProcessingError,
+    HTTP_REQUEST_FORBIDDEN,
+  );
+});
+
+Deno.test("left open: processIntrospectionResponse() makes no request for a response it did not see requested, and leaves its signature to validateApplicationLevelSignature()", async () => {
+  const { server } = setup();
+  const impostor = await generateTestKey("ES256", server.key.kid);
+  // A test suite's Response, signed by a key the server does not have.
+  const jwt = await server.sign(jwtClaims(server), { typ: "token-introspection+jwt" }, impostor);
+  const response = server.jwtResponse(jwt, JWT_TYPE);
+  const result = await processIntrospectionResponse(server.as, server.client, response);
+  assert.equal(result.active, true);
+  assert.equal(server.requests.length, 0, "no network I/O");
+  await assertOAuthError(
+    () => validateApplicationLevelSignature(server.as, response, server.options),
+    OperationProcessingError,
+    INVALID_RESPONSE,
+  );
+  // The claims are still checked without the network.
+  const foreign = await server.sign(
+    jwtClaims(server, { aud: "someone-else" }),
+    { typ: "token-introspection+jwt" },
+  );
+  await assertOAuthError(
+    () =>
+      processIntrospectionResponse(server.as, server.client, server.jwtResponse(foreign, JWT_TYPE)),
+    OperationProcessingError,
+    JWT_CLAIM_COMPARISON,
+    { claim: "aud" },
+  );
+  assert.equal(server.requests.length, 1, "only validateApplicationLevelSignature() fetched");
 });

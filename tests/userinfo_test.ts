@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
-import { challenge, createFakeAs, type FakeAs, json, jwtResponse, oauthError } from "./_fake_as.ts";
+import {
+  challenge,
+  createFakeAs,
+  type FakeAs,
+  json,
+  jwtResponse,
+  oauthError,
+  startFakeAs,
+} from "./_fake_as.ts";
 import { generateTestKey } from "./_keys.ts";
 
 const SIGNED: oauth.Client = { client_id: "client", userinfo_signed_response_alg: "ES256" };
@@ -627,4 +635,171 @@ Deno.test("processUserInfoResponse() decrypts with jweDecrypt and then verifies 
   assert.deepEqual(seen, [jwe]);
   assert.equal(userinfo.sub, "user-1");
   assert.equal(server.requestsTo("jwks").length, 1);
+});
+
+// --- signed responses: no hidden network I/O (issue 16 item 2) ----------------------------------
+
+/** The options openid-client gives `userInfoRequest()`; it gives none to the processor. */
+function requestOptions(server: FakeAs, signalled: string[]): oauth.UserInfoRequestOptions {
+  return {
+    ...server.options,
+    headers: { "x-trace": "t-1" },
+    signal: (url: string) => {
+      signalled.push(url);
+      return AbortSignal.timeout(10_000);
+    },
+  };
+}
+
+Deno.test("processUserInfoResponse() fetches the JWKS with the options of the userInfoRequest() that produced the response", async () => {
+  // openid-client's call pattern: options to the request, none to the processor. The fake server
+  // has no socket: a JWKS fetch with the global fetch would fail.
+  const server = createFakeAs({ client: SIGNED });
+  const signalled: string[] = [];
+  const response = await oauth.userInfoRequest(
+    server.as,
+    SIGNED,
+    "at-1",
+    requestOptions(server, signalled),
+  );
+  const userinfo = await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response);
+  assert.equal(userinfo.sub, "user-1");
+  const [jwks, ...more] = server.requestsTo("jwks");
+  assert.equal(more.length, 0);
+  assert.equal(jwks!.headers.get("x-trace"), "t-1", "the request's headers");
+  assert.equal(jwks!.headers.get("authorization"), null, "never the access token");
+  assert.deepEqual(signalled, [server.as.userinfo_endpoint, server.as.jwks_uri]);
+  // openid-client then calls validateApplicationLevelSignature() with its options and cache.
+  const cache = {};
+  await oauth.validateApplicationLevelSignature(server.as, response, {
+    ...server.options,
+    [oauth.jwksCache]: cache,
+  });
+  assert.deepEqual((cache as oauth.ExportedJWKSCache).jwks, server.jwks);
+});
+
+Deno.test("processUserInfoResponse() refuses a bad signature when the options are given to the request only", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const impostor = await generateTestKey("ES256", server.key.kid);
+  server.override(
+    "userinfo",
+    jwtResponse(await server.sign(userinfoClaims(server), {}, impostor)),
+  );
+  const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", server.options);
+  await assertOAuthError(
+    () => oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+  );
+  assert.equal(server.requestsTo("jwks").length, 1);
+});
+
+Deno.test("processUserInfoResponse() fetches an http: jwks_uri when the request allowed insecure requests", async () => {
+  await using server = await startFakeAs({ client: SIGNED });
+  assert.equal(new URL(server.as.jwks_uri).protocol, "http:");
+  const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", server.options);
+  const userinfo = await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response);
+  assert.equal(userinfo.sub, "user-1");
+  assert.equal(server.requestsTo("jwks").length, 1);
+  // An [allowInsecureRequests]: false given to the processor wins, and refuses the http: fetch.
+  const again = await oauth.userInfoRequest(server.as, SIGNED, "at-1", server.options);
+  await assertOAuthError(
+    () =>
+      oauth.processUserInfoResponse(server.as, SIGNED, "user-1", again, {
+        [oauth.allowInsecureRequests]: false,
+        [oauth.jwksCache]: {},
+      }),
+    oauth.OperationProcessingError,
+    oauth.HTTP_REQUEST_FORBIDDEN,
+  );
+});
+
+Deno.test("left open: processUserInfoResponse() makes no request for a response it did not see requested, and leaves its signature to validateApplicationLevelSignature()", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const impostor = await generateTestKey("ES256", server.key.kid);
+  // A test suite's Response, signed by a key the server does not have.
+  const response = await signedResponse(server, {}, {}, impostor);
+  const userinfo = await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response);
+  assert.equal(userinfo.sub, "user-1");
+  assert.equal(server.requests.length, 0, "no network I/O");
+  await assertOAuthError(
+    () => oauth.validateApplicationLevelSignature(server.as, response, server.options),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+  );
+  // The claims are still checked without the network.
+  await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        await signedResponse(server, { iss: "https://evil.example" }),
+      ),
+    oauth.OperationProcessingError,
+    oauth.JWT_CLAIM_COMPARISON,
+    { claim: "iss" },
+  );
+  assert.equal(server.requests.length, 1, "only validateApplicationLevelSignature() fetched");
+});
+
+Deno.test("processUserInfoResponse() verifies a built response when it is given a [jwksCache], without fetching a cached JWKS", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const cache: oauth.ExportedJWKSCache = {
+    jwks: structuredClone(server.jwks),
+    uat: Math.floor(Date.now() / 1000),
+  };
+  const userinfo = await oauth.processUserInfoResponse(
+    server.as,
+    SIGNED,
+    "user-1",
+    await signedResponse(server),
+    { [oauth.jwksCache]: cache },
+  );
+  assert.equal(userinfo.sub, "user-1");
+  const impostor = await generateTestKey("ES256", server.key.kid);
+  await assertOAuthError(
+    async () =>
+      oauth.processUserInfoResponse(
+        server.as,
+        SIGNED,
+        "user-1",
+        await signedResponse(server, {}, {}, impostor),
+        { [oauth.jwksCache]: cache },
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+  );
+  assert.equal(server.requests.length, 0);
+});
+
+Deno.test("processUserInfoResponse() options override the request's for the JWKS fetch", async () => {
+  const server = createFakeAs({ client: SIGNED });
+  const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", {
+    ...server.options,
+    headers: { "x-trace": "from-the-request" },
+  });
+  const seen: string[] = [];
+  await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response, {
+    [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<"GET", undefined>) => {
+      seen.push(url);
+      return server.fetch(url, init);
+    },
+    headers: { "x-trace": "from-the-processor" },
+  });
+  assert.deepEqual(seen, [server.as.jwks_uri]);
+  assert.equal(server.lastRequest("jwks")!.headers.get("x-trace"), "from-the-processor");
+});
+
+Deno.test("processUserInfoResponse() uses a [jwksCache] that was passed along to userInfoRequest()", async () => {
+  // One options object spread into every call, as applications do.
+  const server = createFakeAs({ client: SIGNED });
+  const cache = {};
+  const options = { ...server.options, [oauth.jwksCache]: cache };
+  for (let i = 0; i < 2; i++) {
+    const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", options);
+    await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response);
+  }
+  assert.equal(server.requestsTo("jwks").length, 1);
+  assert.deepEqual((cache as oauth.ExportedJWKSCache).jwks, server.jwks);
 });

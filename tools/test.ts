@@ -23,6 +23,7 @@ const SHIPPED_ENTRY = new URL("mod.ts", ROOT).href;
 
 /** Test files (or folders of them) that must run on the shipped entry. */
 const MUST_SHIP = [
+  "tests/compat/",
   "tests/e2e/",
   "tests/attacks/",
   "tests/properties_test.ts",

@@ -91,7 +91,8 @@ export async function startProvider(
       clientKey,
     );
 
-    const provider: Any = quietly(() => new Provider(issuer, configuration));
+    const identifier = options.issuerIdentifier ?? issuer;
+    const provider: Any = quietly(() => new Provider(identifier, configuration));
     provider.on("server_error", (_ctx: unknown, error: unknown) => {
       console.error("oidc-provider server_error:", error);
     });
@@ -125,7 +126,7 @@ export async function startProvider(
     });
 
     const harness: OidcProviderHarness = {
-      issuer,
+      issuer: identifier,
       origin,
       port,
       discoveryUrl: `${issuer}/.well-known/openid-configuration`,

@@ -64,6 +64,13 @@ export interface StartProviderOptions {
   /** A path for the issuer, e.g. `"/oidc"` gives `http://127.0.0.1:PORT/oidc`. @default "" */
   issuerPath?: string;
   /**
+   * The issuer identifier the provider puts in its metadata and tokens instead of its own URL,
+   * for servers whose issuer is not where they are reached (Microsoft Entra ID's tenant issuers
+   * behind its multi-tenant endpoints). Its endpoints, `discoveryUrl` and `url()` stay on the
+   * loopback origin; `issuer` is this value. @default the server's URL
+   */
+  issuerIdentifier?: string;
+  /**
    * oidc-provider configuration, deep-merged over the harness defaults: plain objects merge,
    * anything else (arrays, functions, primitives) replaces.
    */
