@@ -11,6 +11,7 @@ import type { HttpOptions } from "./_http.ts";
 import { type DecodedJws, decodeJws, SUPPORTED_ALGS, verifySignature } from "./_jose.ts";
 import { clientTime, type ClockOptions, toleranceOf } from "./_time.ts";
 import {
+  argError,
   INVALID_RESPONSE,
   JWT_CLAIM_COMPARISON,
   JWT_TIMESTAMP_CHECK,
@@ -72,6 +73,24 @@ export function checkAlg(header: JsonObject, allowed: readonly string[], reason:
   if (!SUPPORTED_ALGS.has(alg)) {
     throw unsupported(`unsupported JWS "alg" identifier ${JSON.stringify(alg)}`, { header });
   }
+}
+
+/** Every JWS algorithm authlane verifies: the default of a `signingAlgorithms` option. */
+const VERIFIABLE_ALGS: readonly string[] = [...SUPPORTED_ALGS];
+
+/**
+ * Reads a `signingAlgorithms` option: a non-empty array of `alg` strings, by default every
+ * algorithm authlane verifies (the `verify` column of `JWS_ALGORITHMS`).
+ */
+export function signingAlgorithmsOption(value: unknown): readonly string[] {
+  if (value === undefined) return VERIFIABLE_ALGS;
+  if (!Array.isArray(value) || value.some((alg) => typeof alg !== "string")) {
+    throw argError('"options.signingAlgorithms" must be an array of strings');
+  }
+  if (value.length === 0) {
+    throw argError('"options.signingAlgorithms" must not be empty', "ERR_INVALID_ARG_VALUE");
+  }
+  return value;
 }
 
 /**
