@@ -21,7 +21,14 @@ import {
   toBytes,
 } from "./_encoding.ts";
 import { argError, INVALID_RESPONSE, PARSE_ERROR, processingError, unsupported } from "./errors.ts";
-import type { JsonObject, JsonValue, JWK } from "./types.ts";
+import {
+  algorithmsFor,
+  HMAC_ALGORITHMS,
+  JWS_ALGORITHMS,
+  jwsAlgorithm,
+  type JWSAlgorithmInfo,
+} from "./jws_algorithms.ts";
+import type { JsonObject, JsonValue, JWK, JWSAlgorithm } from "./types.ts";
 
 /** A parsed compact JWS. */
 export interface DecodedJws {
@@ -168,114 +175,63 @@ function assertSupportedHeader(header: JsonObject): void {
   }
 }
 
-type SignParams = AlgorithmIdentifier | RsaPssParams | EcdsaParams;
+/** JWS algorithms authlane can verify (the table's `verify` column). */
+export const SUPPORTED_ALGS: ReadonlySet<string> = new Set(algorithmsFor("verify"));
+
+const keyAlgs = new WeakMap<CryptoKey, JWSAlgorithm>();
 
 /**
- * The Web Crypto sign/verify parameters of a key, read from the key itself as oauth4webapi does:
- * a header `alg` (a caller's `[modifyAssertion]`, a token's claim) never picks a hash or salt the
- * key was not made for. RSA keys under 2048 bits are refused (RFC 7518 §3.3, §3.5).
+ * Returns the JWS `alg` a private or public key signs or verifies with: the table entry that
+ * authlane signs with whose key parameters (name, hash, curve) the key has. The parameters are
+ * read from the key itself, as oauth4webapi does: a header `alg` (a caller's `[modifyAssertion]`,
+ * a token's claim) never picks a hash or salt the key was not made for. RSA keys under the
+ * entry's minimum modulus (2048 bits, RFC 7518 §3.3, §3.5) are refused.
  */
-function subtleParams(key: CryptoKey): SignParams {
-  const algorithm = key.algorithm as KeyAlgorithm & { hash?: { name: string } };
-  switch (algorithm.name) {
-    case "RSASSA-PKCS1-v1_5":
-      checkRsaModulus(key);
-      return { name: algorithm.name };
-    case "RSA-PSS":
-      checkRsaModulus(key);
-      return {
-        name: algorithm.name,
-        saltLength: Number(hashBits(algorithm.hash?.name)) >> 3,
-      } as RsaPssParams;
-    case "ECDSA": {
-      const alg = algFromKey(key);
-      return { name: "ECDSA", hash: `SHA-${alg.slice(2)}` } as EcdsaParams;
-    }
-    case "Ed25519":
-    case "EdDSA":
-      return { name: "Ed25519" };
-    case "ML-DSA-44":
-    case "ML-DSA-65":
-    case "ML-DSA-87":
-      return { name: algorithm.name };
-  }
-  throw unsupported("unsupported CryptoKey algorithm", { algorithm: algorithm.name });
-}
-
-/** JWS algorithms authlane can verify and sign. */
-export const SUPPORTED_ALGS: ReadonlySet<string> = new Set([
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "Ed25519",
-  "EdDSA",
-]);
-
-/** Returns the JWS `alg` a private or public key signs or verifies with. */
-export function algFromKey(key: CryptoKey): string {
+export function algFromKey(key: CryptoKey): JWSAlgorithm {
+  const known = keyAlgs.get(key);
+  if (known !== undefined) return known;
   const algorithm = key.algorithm as KeyAlgorithm & {
     hash?: { name: string };
     namedCurve?: string;
     modulusLength?: number;
   };
-  switch (algorithm.name) {
-    case "RSASSA-PKCS1-v1_5":
-      checkRsaModulus(key);
-      return `RS${hashBits(algorithm.hash?.name)}`;
-    case "RSA-PSS":
-      checkRsaModulus(key);
-      return `PS${hashBits(algorithm.hash?.name)}`;
-    case "ECDSA":
-      switch (algorithm.namedCurve) {
-        case "P-256":
-          return "ES256";
-        case "P-384":
-          return "ES384";
-        case "P-521":
-          return "ES512";
+  for (const alg of algorithmsFor("sign")) {
+    const info = JWS_ALGORITHMS[alg];
+    const params = info.key as { name: string; hash?: string; namedCurve?: string };
+    if (
+      params.name === algorithm.name &&
+      (params.hash === undefined || params.hash === algorithm.hash?.name) &&
+      (params.namedCurve === undefined || params.namedCurve === algorithm.namedCurve)
+    ) {
+      const { modulusLength } = algorithm;
+      if (
+        info.minModulusLength !== undefined &&
+        (typeof modulusLength !== "number" || modulusLength < info.minModulusLength)
+      ) {
+        throw unsupported(`unsupported ${algorithm.name} modulusLength`, {
+          algorithm: algorithm.name,
+          modulusLength,
+        });
       }
-      break;
-    case "Ed25519":
-    case "EdDSA":
-      return "Ed25519";
-    case "ML-DSA-44":
-    case "ML-DSA-65":
-    case "ML-DSA-87":
-      return algorithm.name;
+      keyAlgs.set(key, alg);
+      return alg;
+    }
   }
-  throw unsupported("unsupported CryptoKey algorithm", { algorithm: algorithm.name });
+  throw unsupported("unsupported CryptoKey algorithm", {
+    algorithm: algorithm.name,
+    hash: algorithm.hash?.name,
+    namedCurve: algorithm.namedCurve,
+  });
 }
 
-/** RFC 7518 §3.3, §3.5: RSA keys of 2048 bits or more only (oauth4webapi refuses them too). */
-function checkRsaModulus(key: CryptoKey): void {
-  const { name, modulusLength } = key.algorithm as KeyAlgorithm & { modulusLength?: number };
-  if (name !== "RSASSA-PKCS1-v1_5" && name !== "RSA-PSS") return;
-  if (typeof modulusLength !== "number" || modulusLength < 2048) {
-    throw unsupported(`unsupported ${name} modulusLength`, { algorithm: name, modulusLength });
-  }
-}
-
-function hashBits(name: string | undefined): string {
-  switch (name) {
-    case "SHA-256":
-      return "256";
-    case "SHA-384":
-      return "384";
-    case "SHA-512":
-      return "512";
-  }
-  throw unsupported("unsupported RSA key hash", { hash: name });
+/** The Web Crypto sign/verify parameters of a key (see {@link algFromKey}). */
+function signatureParams(key: CryptoKey): JWSAlgorithmInfo["signature"] {
+  return JWS_ALGORITHMS[algFromKey(key)].signature;
 }
 
 /** Verifies a JWS signature; an invalid signature throws. */
 export async function verifySignature(jws: DecodedJws, alg: string, key: CryptoKey): Promise<void> {
-  const params = subtleParams(key);
+  const params = signatureParams(key);
   let valid: boolean;
   try {
     valid = await crypto.subtle.verify(params, key, jws.signature, jws.signingInput);
@@ -310,7 +266,7 @@ export async function signJwt(
   if (!key.usages.includes("sign")) {
     throw argError('signing key must have "sign" in its usages', "ERR_INVALID_ARG_VALUE");
   }
-  const params = subtleParams(key);
+  const params = signatureParams(key);
   const alg = typeof header.alg === "string" ? header.alg : algFromKey(key);
   const input = `${textToBase64Url(JSON.stringify({ ...header, alg }))}.${
     textToBase64Url(JSON.stringify(payload))
@@ -326,7 +282,7 @@ export async function signHmacJwt(
   secret: string,
 ): Promise<string> {
   const alg = typeof header.alg === "string" ? header.alg : "HS256";
-  const hash = { HS256: "SHA-256", HS384: "SHA-384", HS512: "SHA-512" }[alg];
+  const hash = Object.hasOwn(HMAC_ALGORITHMS, alg) ? HMAC_ALGORITHMS[alg] : undefined;
   if (hash === undefined) throw unsupported(`unsupported HMAC algorithm ${JSON.stringify(alg)}`);
   const key = await crypto.subtle.importKey("raw", toBytes(secret), { name: "HMAC", hash }, false, [
     "sign",
@@ -359,65 +315,57 @@ export function importPublicJwk(jwk: JWK, alg: string): Promise<CryptoKey> {
   return key;
 }
 
-/**
- * The Web Crypto parameters of the keys a JWS algorithm uses: what a public key is imported with,
- * and (with a modulus length and exponent added for RSA) what a key pair is generated with.
- */
-export function importParams(alg: string): RsaHashedImportParams | EcKeyImportParams | Algorithm {
-  switch (alg) {
-    case "RS256":
-    case "RS384":
-    case "RS512":
-      return { name: "RSASSA-PKCS1-v1_5", hash: `SHA-${alg.slice(2)}` } as RsaHashedImportParams;
-    case "PS256":
-    case "PS384":
-    case "PS512":
-      return { name: "RSA-PSS", hash: `SHA-${alg.slice(2)}` } as RsaHashedImportParams;
-    case "ES256":
-      return { name: "ECDSA", namedCurve: "P-256" } as EcKeyImportParams;
-    case "ES384":
-      return { name: "ECDSA", namedCurve: "P-384" } as EcKeyImportParams;
-    case "ES512":
-      return { name: "ECDSA", namedCurve: "P-521" } as EcKeyImportParams;
-    case "Ed25519":
-    case "EdDSA":
-      return { name: "Ed25519" };
-    case "ML-DSA-44":
-    case "ML-DSA-65":
-    case "ML-DSA-87":
-      return { name: alg };
+/** The Web Crypto algorithm of the keys of a JWS algorithm (its table entry's `key`). */
+export function importParams(alg: string): JWSAlgorithmInfo["key"] {
+  const info = jwsAlgorithm(alg);
+  if (info === undefined) {
+    throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)}`, { alg });
   }
-  throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)}`, { alg });
+  return info.key;
+}
+
+/**
+ * The public members of each JWK key type, in lexicographic order: what a public key is imported
+ * and exported with, and what its RFC 7638 thumbprint covers (RFC 7638 §3.2; for `AKP` the
+ * parameter set's `alg` is part of the key, draft-ietf-cose-dilithium). `oct` has a thumbprint
+ * but is never imported or exported here.
+ */
+const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  AKP: ["alg", "kty", "pub"],
+  EC: ["crv", "kty", "x", "y"],
+  OKP: ["crv", "kty", "x"],
+  RSA: ["e", "kty", "n"],
+  oct: ["k", "kty"],
+};
+
+function publicMembersOf(kty: unknown): readonly string[] | undefined {
+  return typeof kty === "string" && Object.hasOwn(PUBLIC_MEMBERS, kty)
+    ? PUBLIC_MEMBERS[kty]
+    : undefined;
+}
+
+function pick(jwk: Record<string, unknown>, members: readonly string[]): Record<string, unknown> {
+  const picked: Record<string, unknown> = {};
+  for (const name of members) if (jwk[name] !== undefined) picked[name] = jwk[name];
+  return picked;
 }
 
 /**
  * Imports the public members of a JWK with Web Crypto directly (RFC 7517 §4, RFC 7518 §6; no JOSE
- * library is loaded for it). `alg`, `use`, `key_ops` and `ext` are dropped: the key is checked
- * against the JWS algorithm by the import itself (key type, curve, hash), and used only to verify.
+ * library is loaded for it). Private members, `use`, `key_ops` and `ext` are left out, and `alg`
+ * too except for `AKP` keys, whose `alg` names the parameter set: the key is checked against the
+ * JWS algorithm by the import itself (key type, curve, hash, parameter set), and used only to
+ * verify.
  */
 async function importKey(jwk: JWK, alg: string): Promise<CryptoKey> {
   if (jwk.kty === "oct") throw unsupported("symmetric JWKs are not supported", { alg });
-  const {
-    d: _d,
-    p: _p,
-    q: _q,
-    dp: _dp,
-    dq: _dq,
-    qi: _qi,
-    oth: _oth,
-    priv: _priv,
-    k: _k,
-    alg: _alg,
-    use: _use,
-    key_ops: _keyOps,
-    ext: _ext,
-    ...pub
-  } = jwk;
   try {
     if (typeof jwk.kty !== "string") throw new TypeError('JWK "kty" must be a string');
+    const members = publicMembersOf(jwk.kty);
+    if (members === undefined) throw new TypeError('unsupported JWK "kty"');
     return await crypto.subtle.importKey(
       "jwk",
-      pub as JsonWebKey,
+      pick(jwk, members) as JsonWebKey,
       importParams(alg),
       false,
       ["verify"],
@@ -441,25 +389,10 @@ export async function exportPublicJwk(key: CryptoKey): Promise<JWK> {
     );
   }
   const jwk = await crypto.subtle.exportKey("jwk", key);
-  switch (jwk.kty) {
-    case "RSA":
-      return { kty: jwk.kty, e: jwk.e, n: jwk.n };
-    case "EC":
-      return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
-    case "OKP":
-      return { kty: jwk.kty, crv: jwk.crv, x: jwk.x };
-    default:
-      throw unsupported("unsupported public key type", { kty: jwk.kty });
-  }
+  const members = jwk.kty === "oct" ? undefined : publicMembersOf(jwk.kty);
+  if (members === undefined) throw unsupported("unsupported public key type", { kty: jwk.kty });
+  return pick(jwk as Record<string, unknown>, members) as JWK;
 }
-
-/** RFC 7638 §3.2: the members a thumbprint covers, per key type, in lexicographic order. */
-const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = {
-  EC: ["crv", "kty", "x", "y"],
-  OKP: ["crv", "kty", "x"],
-  RSA: ["e", "kty", "n"],
-  oct: ["k", "kty"],
-};
 
 /**
  * The RFC 7638 JWK SHA-256 thumbprint: the required members of the key type, in lexicographic
@@ -469,9 +402,7 @@ const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = {
  */
 export async function jwkThumbprint(jwk: JWK): Promise<string> {
   const kty = isJsonObject(jwk) ? jwk.kty : undefined;
-  const members = typeof kty === "string" && Object.hasOwn(THUMBPRINT_MEMBERS, kty)
-    ? THUMBPRINT_MEMBERS[kty]!
-    : undefined;
+  const members = publicMembersOf(kty);
   if (members === undefined) {
     throw unsupported('unsupported JWK "kty" for an RFC 7638 thumbprint', { kty });
   }
@@ -487,39 +418,17 @@ export async function jwkThumbprint(jwk: JWK): Promise<string> {
   return await digestBase64Url(toBytes(`${json}}`));
 }
 
-/** SHA-256 (or -384/-512) of ASCII text, base64url-encoded left half: `at_hash`, `c_hash`. */
-export async function halfHash(value: string, alg: string, crv?: string): Promise<string> {
-  const hash = hashForAlg(alg, crv);
-  const digest = new Uint8Array(await crypto.subtle.digest(hash, toBytes(value)));
-  return toBase64Url(digest.slice(0, digest.byteLength / 2));
-}
-
-function hashForAlg(alg: string, crv?: string): string {
-  switch (alg) {
-    case "RS256":
-    case "PS256":
-    case "ES256":
-    case "HS256":
-      return "SHA-256";
-    case "RS384":
-    case "PS384":
-    case "ES384":
-    case "HS384":
-      return "SHA-384";
-    case "RS512":
-    case "PS512":
-    case "ES512":
-    case "HS512":
-    case "Ed25519":
-      return "SHA-512";
-    case "EdDSA":
-      if (crv === "Ed25519" || crv === undefined) return "SHA-512";
-      break;
+/**
+ * The left half of a digest of ASCII text, base64url-encoded: an ID token's `at_hash`, `c_hash`
+ * or `s_hash` (OpenID Connect Core §3.1.3.6, §3.3.2.11), with the digest of the token's `alg`.
+ */
+export async function halfHash(value: string, alg: string): Promise<string> {
+  const info = jwsAlgorithm(alg);
+  if (info === undefined) {
+    throw unsupported(`unsupported JWS algorithm for hash claims ${JSON.stringify(alg)}`, { alg });
   }
-  throw unsupported(`unsupported JWS algorithm for hash claims ${JSON.stringify(alg)}`, {
-    alg,
-    crv,
-  });
+  const digest = new Uint8Array(await crypto.subtle.digest(info.halfHash, toBytes(value)));
+  return toBase64Url(digest.slice(0, digest.byteLength / 2));
 }
 
 /** SHA-256 of bytes or of a string's UTF-8, base64url-encoded (`ath`, `x5t#S256`). */

@@ -84,6 +84,24 @@ export function checkAlg(header: JsonObject, allowed: readonly string[], reason:
   }
 }
 
+/** Every JWS algorithm authlane verifies: the default of a `signingAlgorithms` option. */
+const VERIFIABLE_ALGS: readonly string[] = [...SUPPORTED_ALGS];
+
+/**
+ * Reads a `signingAlgorithms` option: a non-empty array of `alg` strings, by default every
+ * algorithm authlane verifies (the `verify` column of `JWS_ALGORITHMS`).
+ */
+export function signingAlgorithmsOption(value: unknown): readonly string[] {
+  if (value === undefined) return VERIFIABLE_ALGS;
+  if (!Array.isArray(value) || value.some((alg) => typeof alg !== "string")) {
+    throw argError('"options.signingAlgorithms" must be an array of strings');
+  }
+  if (value.length === 0) {
+    throw argError('"options.signingAlgorithms" must not be empty', "ERR_INVALID_ARG_VALUE");
+  }
+  return value;
+}
+
 /**
  * Refuses a JWT whose `typ` header is not `expected`, compared case-insensitively with an
  * optional `application/` prefix (RFC 7515 §4.1.9, RFC 8725 §3.11 explicit typing).

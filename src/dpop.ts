@@ -2,29 +2,16 @@
  * DPoP, Demonstrating Proof of Possession (RFC 9449): the client-side handle that signs a proof
  * JWT for each request (§4.2, with `ath` for resource requests §7.1), remembers the servers'
  * `DPoP-Nonce` values (§8, §9), and reports the JWK thumbprint a token is bound to (§6.1,
- * RFC 7638). Also `isDPoPNonceError`, which recognises the "retry with this nonce" errors, and
- * `generateKeyPair`, which makes a Web Crypto key pair fit for DPoP or client authentication.
+ * RFC 7638). Also `isDPoPNonceError`, which recognises the "retry with this nonce" errors.
  *
  * @module
  */
 
 import { isJsonObject } from "./_assert.ts";
 import { randomToken } from "./_encoding.ts";
-import {
-  algFromKey,
-  exportPublicJwk,
-  importParams,
-  jwkThumbprint,
-  sha256Base64Url,
-  signJwt,
-} from "./_jose.ts";
+import { algFromKey, exportPublicJwk, jwkThumbprint, sha256Base64Url, signJwt } from "./_jose.ts";
 import { clientTime } from "./_time.ts";
-import {
-  argError,
-  ResponseBodyError,
-  unsupported,
-  WWWAuthenticateChallengeError,
-} from "./errors.ts";
+import { argError, ResponseBodyError, WWWAuthenticateChallengeError } from "./errors.ts";
 import { type clockSkew, modifyAssertion } from "./symbols.ts";
 import type {
   Client,
@@ -43,9 +30,8 @@ const MAX_NONCE_ORIGINS = 100;
 /** RFC 9449 §8.1: `nonce = 1*NQCHAR`, `NQCHAR = %x21 / %x23-5B / %x5D-7E`. */
 const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
-// Registered symbols that Deno's and Node's inspectors call. The name is split so the
-// architecture test, which looks for Deno API use outside mtls.ts, does not mistake it for one.
-const INSPECT_DENO = Symbol.for("Deno" + ".customInspect");
+// Registered symbols that Deno's and Node's inspectors call.
+const INSPECT_DENO = Symbol.for("Deno.customInspect");
 const INSPECT_NODE = Symbol.for("nodejs.util.inspect.custom");
 
 /** The htu claim (RFC 9449 §4.2): the target URI without query and fragment. */
@@ -220,8 +206,8 @@ function assertKeyPair(keyPair: unknown): asserts keyPair is CryptoKeyPair {
  * reused.
  *
  * @param client Client metadata; only `[clockSkew]` is read, at each proof.
- * @param keyPair The key pair: an extractable public key and a private key that can sign with
- *   ES256/384/512, PS256/384/512, RS256/384/512 or Ed25519 (see {@link generateKeyPair}).
+ * @param keyPair The key pair: an extractable public key and a private key of an algorithm
+ *   authlane signs with (`sign` in `JWS_ALGORITHMS`; `generateKeyPair` makes such pairs).
  * @param options `[modifyAssertion]` to change each proof's header and claims before signing.
  * @returns The handle.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `keyPair` does not hold two `CryptoKey`s or
@@ -317,112 +303,4 @@ export function isDPoPNonceError(err: unknown): boolean {
   }
   if (err instanceof ResponseBodyError) return err.error === "use_dpop_nonce";
   return false;
-}
-
-/** Options of {@link generateKeyPair}. */
-export interface GenerateKeyPairOptions {
-  /** Whether the private key is extractable. The public key always is. @default false */
-  extractable?: boolean;
-  /** RSA modulus length in bits (RS*, PS*), from 2048 to 16384. @default 2048 */
-  modulusLength?: number;
-}
-
-const MIN_MODULUS_LENGTH = 2048;
-const MAX_MODULUS_LENGTH = 16384;
-
-function rsaModulus(options: GenerateKeyPairOptions | undefined): number {
-  const value = options?.modulusLength;
-  if (value === undefined) return MIN_MODULUS_LENGTH;
-  if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw argError('"options.modulusLength" must be an integer number of bits');
-  }
-  if (value < MIN_MODULUS_LENGTH || value > MAX_MODULUS_LENGTH || value % 8 !== 0) {
-    throw unsupported(
-      `unsupported RSA modulusLength ${value}, use a multiple of 8 from ${MIN_MODULUS_LENGTH} to ${MAX_MODULUS_LENGTH}`,
-      { modulusLength: value },
-    );
-  }
-  return value;
-}
-
-/** The algorithms `generateKeyPair` makes keys for (not ML-DSA: no Web Crypto support here). */
-const KEY_GEN_ALGS = new Set([
-  "PS256",
-  "PS384",
-  "PS512",
-  "RS256",
-  "RS384",
-  "RS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "Ed25519",
-  "EdDSA",
-]);
-
-function keyGenParams(
-  alg: string,
-  options: GenerateKeyPairOptions | undefined,
-): RsaHashedKeyGenParams | EcKeyGenParams | Algorithm {
-  if (!KEY_GEN_ALGS.has(alg)) {
-    throw unsupported(`unsupported JWS algorithm ${JSON.stringify(alg)} for key generation`, {
-      alg,
-    });
-  }
-  const params = importParams(alg);
-  if (params.name !== "RSA-PSS" && params.name !== "RSASSA-PKCS1-v1_5") return params;
-  return {
-    ...params as RsaHashedImportParams,
-    modulusLength: rsaModulus(options),
-    publicExponent: new Uint8Array([1, 0, 1]),
-  };
-}
-
-/**
- * Generates a Web Crypto key pair for a JWS algorithm, for {@link DPoP} or for `PrivateKeyJwt`.
- *
- * Supported: `PS256`/`PS384`/`PS512` and `RS256`/`RS384`/`RS512` (RSA, `modulusLength` default
- * 2048, below 2048 refused), `ES256` (P-256), `ES384` (P-384), `ES512` (P-521), and `Ed25519`
- * (also accepted as `EdDSA`). The public key is always extractable (DPoP proofs carry it); the
- * private key only when `options.extractable` is true. Usages are `sign` and `verify`.
- *
- * @param alg The JWS algorithm the keys will sign and verify with.
- * @param options `extractable` for the private key, `modulusLength` for RSA.
- * @returns The key pair.
- * @throws {UnsupportedOperationError} `UNSUPPORTED_OPERATION` for an unknown or unsupported
- *   algorithm (such as `HS256`), or an RSA `modulusLength` below 2048, above 16384 or not a
- *   multiple of 8.
- * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `alg` is not a string, `extractable` not a
- *   boolean, or `modulusLength` not an integer.
- * @example Usage
- * ```ts
- * import * as oauth from "@authlane/oauth";
- * declare const client: oauth.Client;
- * const keyPair = await oauth.generateKeyPair("ES256");
- * const DPoP = oauth.DPoP(client, keyPair);
- * console.log(await DPoP.calculateThumbprint());
- * ```
- * @example An exportable RSA key for client authentication
- * ```ts
- * import * as oauth from "@authlane/oauth";
- * const { privateKey } = await oauth.generateKeyPair("PS256", {
- *   extractable: true,
- *   modulusLength: 3072,
- * });
- * const clientAuth = oauth.PrivateKeyJwt(privateKey);
- * ```
- * @see {@link https://www.rfc-editor.org/rfc/rfc7518#section-3.1 | RFC 7518 §3.1}
- */
-export async function generateKeyPair(
-  alg: string,
-  options?: GenerateKeyPairOptions,
-): Promise<CryptoKeyPair> {
-  if (typeof alg !== "string") throw argError('"alg" must be a string');
-  if (options !== undefined && !isJsonObject(options)) {
-    throw argError('"options" must be an object');
-  }
-  const extractable = options?.extractable ?? false;
-  if (typeof extractable !== "boolean") throw argError('"options.extractable" must be a boolean');
-  const params = keyGenParams(alg, options);
-  return await crypto.subtle.generateKey(params, extractable, ["sign", "verify"]) as CryptoKeyPair;
 }

@@ -17,19 +17,14 @@
 // Vocabulary: types, option symbols, errors
 export * from "./symbols.ts";
 
-// --- section: www_authenticate ---
 // RFC 9110 §11.6.1: WWW-Authenticate challenges
 export type { WWWAuthenticateChallenge, WWWAuthenticateChallengeParameters } from "./types.ts";
-// --- end: www_authenticate ---
 
-// --- section: mtls ---
 // RFC 8705: Mutual-TLS Client Authentication and Certificate-Bound Access Tokens
 export { calculateCertificateThumbprint } from "./certificate.ts";
 export { closeMtlsConnections, mtlsFetch } from "./mtls.ts";
 export type { MtlsFetch } from "./mtls.ts";
-// --- end: mtls ---
 
-// --- section: core ---
 // Vocabulary: metadata and JSON types
 export type {
   AuthorizationDetails,
@@ -99,6 +94,12 @@ export type { OAuthErrorCode } from "./errors.ts";
 // Transport helpers
 export { checkProtocol, getContentType, resolveEndpoint } from "./_http.ts";
 
+// RFC 7518 §3, RFC 9864, ML-DSA: the JWS algorithms and key generation
+export { JWS_ALGORITHMS } from "./jws_algorithms.ts";
+export type { JWSAlgorithmInfo } from "./jws_algorithms.ts";
+export { generateKeyPair } from "./keys.ts";
+export type { GenerateKeyPairOptions } from "./keys.ts";
+
 // RFC 6749 §2.3, RFC 7523, RFC 8705 §2: client authentication
 export {
   ClientSecretBasic,
@@ -140,9 +141,7 @@ export {
   processClientCredentialsResponse,
 } from "./client_credentials.ts";
 export type { ClientCredentialsGrantRequestOptions } from "./client_credentials.ts";
-// --- end: core ---
 
-// --- section: discovery ---
 // RFC 8414 §3, OpenID Connect Discovery 1.0 §4, RFC 9728 §3: server and resource metadata
 export {
   discoveryRequest,
@@ -162,12 +161,9 @@ export {
 
 // RFC 6749 §4.1.2, RFC 9207 §2.4, Form Post Response Mode §2: authorization responses
 export { formPostResponse, validateAuthResponse } from "./authorization_response.ts";
-// --- end: discovery ---
 
-// --- section: dpop_userinfo ---
-// RFC 9449: DPoP proofs, nonces and key generation
-export { DPoP, generateKeyPair, isDPoPNonceError } from "./dpop.ts";
-export type { GenerateKeyPairOptions } from "./dpop.ts";
+// RFC 9449: DPoP proofs and nonces
+export { DPoP, isDPoPNonceError } from "./dpop.ts";
 
 // OpenID Connect Core §5.3: UserInfo
 export { processUserInfoResponse, userInfoRequest } from "./userinfo.ts";
@@ -179,9 +175,7 @@ export type {
   ProtectedResourceRequestBody,
   ProtectedResourceRequestOptions,
 } from "./protected_resource.ts";
-// --- end: dpop_userinfo ---
 
-// --- section: par_jar_jarm ---
 // RFC 9126: Pushed Authorization Requests
 export { processPushedAuthorizationResponse, pushedAuthorizationRequest } from "./par.ts";
 export type { PushedAuthorizationRequestOptions, PushedAuthorizationResponse } from "./par.ts";
@@ -194,9 +188,7 @@ export { validateJwtAuthResponse } from "./jarm.ts";
 
 // OpenID Connect Core §3.3.2.11 hybrid `code id_token` responses, FAPI 1.0 Advanced §5.2.2.1
 export { validateCodeIdTokenResponse, validateDetachedSignatureResponse } from "./hybrid.ts";
-// --- end: par_jar_jarm ---
 
-// --- section: grants_more ---
 // RFC 8628: OAuth 2.0 Device Authorization Grant
 export {
   deviceAuthorizationRequest,
@@ -243,9 +235,12 @@ export type {
   DynamicClientRegistrationRequestOptions,
   OmitSymbolProperties,
 } from "./registration.ts";
-// --- end: grants_more ---
 
-// --- section: resource_server ---
+// RFC 7519 §7.2: JWTs the authorization server signed, of kinds with no dedicated validator
+// (authlane addition)
+export { validateJwt } from "./jwt.ts";
+export type { ValidatedJwt, ValidateJwtOptions } from "./jwt.ts";
+
 // RFC 9068 §4: JWT access tokens at a resource server, with RFC 9449 §7 DPoP and RFC 8705 §3
 // certificate binding
 export { validateJwtAccessToken } from "./jwt_access_token.ts";
@@ -258,4 +253,3 @@ export type {
   LogoutTokenEvents,
   ValidateLogoutTokenOptions,
 } from "./backchannel_logout.ts";
-// --- end: resource_server ---

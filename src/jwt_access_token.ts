@@ -9,7 +9,7 @@
 
 import { assertAs, assertNonEmptyString, isJsonObject } from "./_assert.ts";
 import type { HttpOptions } from "./_http.ts";
-import { decodeJws, SUPPORTED_ALGS } from "./_jose.ts";
+import { decodeJws } from "./_jose.ts";
 import {
   checkAlg,
   checkAudience,
@@ -18,6 +18,7 @@ import {
   checkTimestamps,
   checkTyp,
   requireClaims,
+  signingAlgorithmsOption,
   verifyWithServerKeys,
 } from "./_jwt.ts";
 import { clientTime, toleranceOf } from "./_time.ts";
@@ -101,8 +102,6 @@ export interface ValidateJWTAccessTokenOptions extends HttpRequestOptions<"GET">
 
 /** Seconds a DPoP proof stays acceptable after its `iat` (RFC 9449 §11.1). */
 export { DPOP_PROOF_MAX_AGE } from "./dpop_proof.ts";
-
-const DEFAULT_SIGNING_ALGS: readonly string[] = [...SUPPORTED_ALGS];
 
 /** Required claims of a JWT access token (RFC 9068 §2.2). */
 const REQUIRED_CLAIMS = ["iss", "exp", "aud", "sub", "iat", "jti", "client_id"] as const;
@@ -207,7 +206,7 @@ export async function validateJwtAccessToken(
   assertAs(as);
   if (!(request instanceof Request)) throw argError('"request" must be an instance of Request');
   assertNonEmptyString(expectedAudience, '"expectedAudience"');
-  const allowed = signingAlgorithmsOf(options);
+  const allowed = signingAlgorithmsOption(options?.signingAlgorithms);
   assertOptionTypes(options);
   toleranceOf(options);
   clientTime(options);
@@ -248,18 +247,6 @@ export async function validateJwtAccessToken(
     await checkCertificateBinding(request, claims, presented, options);
   }
   return claims as JWTAccessTokenClaims;
-}
-
-function signingAlgorithmsOf(options?: ValidateJWTAccessTokenOptions): readonly string[] {
-  const value = options?.signingAlgorithms;
-  if (value === undefined) return DEFAULT_SIGNING_ALGS;
-  if (!Array.isArray(value) || value.some((alg) => typeof alg !== "string")) {
-    throw argError('"options.signingAlgorithms" must be an array of strings');
-  }
-  if (value.length === 0) {
-    throw argError('"options.signingAlgorithms" must not be empty', "ERR_INVALID_ARG_VALUE");
-  }
-  return value;
 }
 
 function assertOptionTypes(options?: ValidateJWTAccessTokenOptions): void {

@@ -1,76 +1,84 @@
 /**
- * Keeps the layering of STYLE.md true: imports in `src/` point down only, no cycles, no `jose` (or any other
- * package) at run time, `Deno.` only in `mtls.ts` (and the CLI), `fetch(` only in `_http.ts`, and no
- * `node:` or `jsr:` imports in shipped code.
+ * Keeps the layering of ARCHITECTURE.md true. Import edges come from Deno's own module graph
+ * (`deno info --json`, through tools/_module_graph.ts), not from reading import statements:
+ * imports in `src/` point down the layers only, without cycles; shipped code loads nothing from
+ * a package, `node:`, `jsr:`, `tests/` or `tools/`; the CLI reaches the library through `mod.ts`
+ * alone. Two rules are about code rather than imports and read the text with comments and string
+ * literals removed: `Deno.` only in `mtls.ts` (and the Deno-only CLI), `fetch(` only in
+ * `_http.ts`.
  */
 import assert from "node:assert/strict";
+import { moduleGraph, relative } from "../tools/_module_graph.ts";
 
 const SRC = new URL("../src/", import.meta.url);
 
-const LAYER0 = new Set(["types.ts", "symbols.ts", "errors.ts"]);
-const LAYER1 = new Set([
-  "_assert.ts",
-  "_encoding.ts",
-  "_time.ts",
-  "_callback.ts",
-  "www_authenticate.ts",
-  "certificate.ts",
-  "mtls.ts",
-  "_http.ts",
-]);
-const LAYER2 = new Set(["_jose.ts", "jwks.ts", "_jwt.ts"]);
+/** Every layer of src/ (top level), lowest first; a file not listed is layer 3 (protocol). */
+const LAYERS: readonly (readonly string[])[] = [
+  // 0 vocabulary
+  ["types.ts", "symbols.ts", "errors.ts"],
+  // 1 mechanics
+  [
+    "_assert.ts",
+    "_encoding.ts",
+    "_time.ts",
+    "_callback.ts",
+    "www_authenticate.ts",
+    "certificate.ts",
+    "mtls.ts",
+    "_http.ts",
+  ],
+  // 2 JOSE
+  ["jws_algorithms.ts", "_jose.ts", "jwks.ts", "_jwt.ts"],
+];
 
 function layerOf(file: string): number {
-  if (LAYER0.has(file)) return 0;
-  if (LAYER1.has(file)) return 1;
-  if (LAYER2.has(file)) return 2;
-  return 3;
+  const layer = LAYERS.findIndex((files) => files.includes(file));
+  return layer === -1 ? 3 : layer;
 }
 
-interface SourceFile {
-  name: string;
-  text: string;
-  imports: string[];
-}
-
-async function readSources(): Promise<SourceFile[]> {
-  const files: SourceFile[] = [];
-  for await (const entry of Deno.readDir(SRC)) {
-    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
-    const text = await Deno.readTextFile(new URL(entry.name, SRC));
-    const imports = [
-      ...text.matchAll(/^\s*(?:import|export)\s[^;]*?["']([^"']+)["']/gm),
-      ...text.matchAll(/\bimport\(\s*["']([^"']+)["']/g),
-    ].map((m) => m[1]!);
-    files.push({ name: entry.name, text, imports });
+async function sourceFiles(dir: URL): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".ts")) files.push(new URL(entry.name, dir).href);
   }
-  return files;
+  return files.sort();
 }
 
-const sources = await readSources();
+const topLevel = await sourceFiles(SRC);
+const cliFiles = await sourceFiles(new URL("cli/", SRC));
+const modTs = new URL("../mod.ts", import.meta.url).href;
+const graph = await moduleGraph([...topLevel, ...cliFiles, modTs]);
+
+/** `_jose.ts` for a top-level src/ module, undefined for anything else. */
+function srcName(specifier: string): string | undefined {
+  const name = specifier.startsWith(SRC.href) ? specifier.slice(SRC.href.length) : undefined;
+  return name === undefined || name.includes("/") ? undefined : name;
+}
+
+/** The import edges between top-level src/ files, from the graph. */
+const srcEdges: [string, string][] = topLevel.flatMap((file) =>
+  (graph.get(file) ?? []).flatMap((dep) => {
+    const [from, to] = [srcName(file), srcName(dep)];
+    return from !== undefined && to !== undefined ? [[from, to] as [string, string]] : [];
+  })
+);
+
+Deno.test("architecture: the module graph was read (every src/ file, with its imports)", () => {
+  for (const file of [...topLevel, ...cliFiles]) assert.ok(graph.has(file), relative(file));
+  assert.ok(srcEdges.length > 100, `${srcEdges.length} edges`);
+  assert.ok(srcEdges.some(([from, to]) => from === "_jose.ts" && to === "jws_algorithms.ts"));
+});
 
 Deno.test("architecture: src/ imports point down the layers only", () => {
-  const violations: string[] = [];
-  for (const file of sources) {
-    for (const spec of file.imports) {
-      if (!spec.startsWith("./")) continue;
-      const target = spec.slice(2);
-      if (layerOf(target) > layerOf(file.name)) {
-        violations.push(
-          `${file.name} (layer ${layerOf(file.name)}) imports ${target} (layer ${layerOf(target)})`,
-        );
-      }
-    }
-  }
+  const violations = srcEdges.filter(([from, to]) => layerOf(to) > layerOf(from)).map((
+    [from, to],
+  ) => `${from} (layer ${layerOf(from)}) imports ${to} (layer ${layerOf(to)})`);
   assert.deepEqual(violations, []);
 });
 
 Deno.test("architecture: src/ has no import cycles", () => {
-  const graph = new Map(
-    sources.map((
-      f,
-    ) => [f.name, f.imports.filter((s) => s.startsWith("./")).map((s) => s.slice(2))]),
-  );
+  const next = new Map<string, string[]>();
+  for (const [from, to] of srcEdges) next.set(from, [...next.get(from) ?? [], to]);
   const state = new Map<string, "visiting" | "done">();
   const cycles: string[] = [];
   const visit = (node: string, path: string[]) => {
@@ -80,88 +88,70 @@ Deno.test("architecture: src/ has no import cycles", () => {
       return;
     }
     state.set(node, "visiting");
-    for (const next of graph.get(node) ?? []) visit(next, [...path, node]);
+    for (const to of next.get(node) ?? []) visit(to, [...path, node]);
     state.set(node, "done");
   };
-  for (const node of graph.keys()) visit(node, []);
+  for (const file of topLevel) visit(srcName(file)!, []);
   assert.deepEqual(cycles, []);
 });
 
-Deno.test("architecture: mod.ts loads no package at run time (jose is for tests and examples)", async () => {
-  // Thumbprints were jose's last job in src/; its modules cost ~7 ms of every cold start. The
-  // module graph as Deno resolves it (static and literal dynamic imports) must stay local.
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", new URL("../mod.ts", import.meta.url).href],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: { specifier: string }[];
-  };
+Deno.test("architecture: shipped code loads only src/ and dist/ (no package, node:, jsr:, tests/ or tools/)", () => {
+  // mod.ts's code is dist/authlane.js; src/ files are its types (@ts-types) and the CLI's code.
+  // Thumbprints were jose's last job in src/; its modules cost ~7 ms of every cold start.
   const root = new URL("../", import.meta.url).href;
-  // src/ files appear as the types of mod.ts (@ts-types); the code is dist/authlane.js.
-  const foreign = info.modules.map((m) => m.specifier).filter((s) =>
-    !s.startsWith(`${root}src/`) && s !== `${root}mod.ts` && s !== `${root}dist/authlane.js`
-  );
+  const foreign = [...graph.keys()].filter((s) =>
+    !s.startsWith(SRC.href) && s !== modTs && s !== `${root}dist/authlane.js`
+  ).map(relative);
   assert.deepEqual(foreign, []);
-  assert.ok(info.modules.length > 30, "the graph was read");
 });
 
-Deno.test("architecture: Deno APIs are used by mtls.ts only", () => {
-  const users = sources.filter((f) =>
-    f.name !== "mtls.ts" && /\bDeno\.[a-zA-Z]/.test(codeOnly(f.text))
-  )
-    .map((f) => f.name);
+// src/cli/ (the Deno-only CLI entry) is a user of the library, not a layer of it. It reaches the
+// library through the package entry (../../mod.ts) alone, so a program that imports
+// "@authlane/oauth" and "@authlane/oauth/cli" holds one copy of the library.
+Deno.test("architecture: src/cli/ imports nothing but ../../mod.ts and its own files", () => {
+  const cli = new URL("cli/", SRC).href;
+  const bad = cliFiles.flatMap((file) =>
+    (graph.get(file) ?? []).filter((dep) => dep !== modTs && !dep.startsWith(cli)).map((dep) =>
+      `${relative(file)} imports ${relative(dep)}`
+    )
+  );
+  assert.ok(cliFiles.length > 0, "src/cli/ has files");
+  assert.deepEqual(bad, []);
+});
+
+async function codeOf(files: readonly string[]): Promise<{ file: string; code: string }[]> {
+  return await Promise.all(
+    files.map(async (file) => ({
+      file: relative(file),
+      code: codeOnly(await Deno.readTextFile(new URL(file))),
+    })),
+  );
+}
+
+Deno.test("architecture: src/ has no computed import(), which Deno's graph could not follow", async () => {
+  const users = (await codeOf([...topLevel, ...cliFiles])).filter(({ code }) =>
+    // String literals are "" here: import("./x.ts") is in the graph, import(url) is not.
+    /\bimport\s*\((?!\s*""\s*\))/.test(code)
+  ).map(({ file }) => file);
   assert.deepEqual(users, []);
 });
 
-Deno.test("architecture: fetch is called by _http.ts only", () => {
-  const callers = sources.filter((f) =>
-    f.name !== "_http.ts" && /(?<![.\w])fetch\(/.test(stripComments(f.text))
-  )
-    .map((f) => f.name);
+Deno.test("architecture: Deno APIs are used by mtls.ts only (and the CLI)", async () => {
+  const users = (await codeOf(topLevel)).filter(({ file, code }) =>
+    file !== "src/mtls.ts" && /\bDeno\.[a-zA-Z]/.test(code)
+  ).map(({ file }) => file);
+  assert.deepEqual(users, []);
+});
+
+Deno.test("architecture: fetch is called by _http.ts only (the CLI's own fetch goes through CliIo)", async () => {
+  const callers = (await codeOf([...topLevel, ...cliFiles])).filter(({ file, code }) =>
+    file !== "src/_http.ts" && file !== "src/cli/_io.ts" && /(?<![.\w])fetch\(/.test(code)
+  ).map(({ file }) => file);
   assert.deepEqual(callers, []);
 });
 
-Deno.test("architecture: shipped code has no node: or jsr: imports", () => {
-  const bad = sources.flatMap((f) =>
-    f.imports.filter((s) => s.startsWith("node:") || s.startsWith("jsr:")).map((s) =>
-      `${f.name}: ${s}`
-    )
-  );
-  assert.deepEqual(bad, []);
-});
-
-// src/cli/ (the Deno-only CLI entry) is a user of the library, not a layer of it: readSources()
-// reads the top level of src/ only, so the rules above (Deno APIs, fetch) do not apply to it.
-// Instead it reaches the library through the package entry (../../mod.ts) alone, so a program
-// that imports "@authlane/oauth" and "@authlane/oauth/cli" holds one copy of the library.
-Deno.test("architecture: src/cli/ imports nothing but ../../mod.ts and its own files", async () => {
-  const CLI = new URL("../src/cli/", import.meta.url);
-  const bad: string[] = [];
-  let files = 0;
-  for await (const entry of Deno.readDir(CLI)) {
-    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
-    files++;
-    const text = await Deno.readTextFile(new URL(entry.name, CLI));
-    const specifiers = [
-      ...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm),
-      ...text.matchAll(/^\s*import\s*["']([^"']+)["']/gm),
-      ...text.matchAll(/\bimport\(\s*["'`]([^"'`]+)["'`]/g),
-    ].map((m) => m[1]!);
-    for (const spec of specifiers) {
-      if (spec === "../../mod.ts" || /^\.\/[a-z_]+\.ts$/.test(spec)) continue;
-      bad.push(`cli/${entry.name}: ${spec}`);
-    }
-  }
-  assert.ok(files > 0, "src/cli/ has files");
-  assert.ok(!sources.some((f) => f.name === "cli"), "readSources() stays at the top level");
-  assert.deepEqual(bad, []);
-});
-
 Deno.test("architecture: src/index.ts only re-exports", async () => {
-  const text = stripComments(await Deno.readTextFile(new URL("../src/index.ts", import.meta.url)));
+  const text = stripComments(await Deno.readTextFile(new URL("index.ts", SRC)));
   const statements = text.split(";").map((s) => s.trim()).filter((s) => s.length > 0);
   const other = statements.filter((s) =>
     !/^export\s+(type\s+)?(\*|\{[^}]*\})\s+from\s+"\.\/[a-z_]+\.ts"$/s.test(s)
@@ -170,7 +160,7 @@ Deno.test("architecture: src/index.ts only re-exports", async () => {
 });
 
 Deno.test("architecture: mod.ts is the bundle of src/index.ts with src/index.ts's types", async () => {
-  const text = await Deno.readTextFile(new URL("../mod.ts", import.meta.url));
+  const text = await Deno.readTextFile(new URL(modTs));
   const code = stripComments(text).trim();
   assert.equal(code, 'export * from "./dist/authlane.js";');
   assert.match(
@@ -185,5 +175,8 @@ function stripComments(text: string): string {
 
 /** Code with comments and the contents of string literals removed (`"Deno.customInspect"` is data). */
 function codeOnly(text: string): string {
-  return stripComments(text).replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
+  return stripComments(text).replace(
+    /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g,
+    '""',
+  );
 }

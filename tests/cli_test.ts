@@ -3,9 +3,10 @@
 // the fake authorization server.
 
 import assert from "node:assert/strict";
-import { type CliIo, type EmbeddedProvider, main } from "../src/cli/mod.ts";
+import { type CliIo, type CliListener, type EmbeddedProvider, main } from "../src/cli/mod.ts";
+import { EMBEDDED_CLIENT_ID, startEmbeddedProvider } from "../tools/cli.ts";
 import { CLIENT_IDS, type OidcProviderHarness, startProvider } from "./_oidc_provider.ts";
-import { startFakeAs } from "./_fake_as.ts";
+import { createFakeAs, type FakeFetchInit, startFakeAs } from "./_fake_as.ts";
 import { getPki } from "./_pki.ts";
 
 const REPO = new URL("../", import.meta.url);
@@ -20,12 +21,30 @@ interface Captured {
   readonly stderr: string;
   /** Resolves when stderr matches `pattern`. */
   waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  /** Delivers a browser's request for `url` to the CLI's loopback listener; its status. */
+  deliver(url: URL): Promise<number>;
+  /** The ports the CLI asked its listeners for. */
+  readonly listenedOn: number[];
 }
 
+/** The port a fake listener reports when asked for any port. */
+const FAKE_PORT = 49152;
+
+/**
+ * Captured I/O for main(): output into strings, no stdin, no waiting, the repository's embedded
+ * provider, and a loopback listener that is not a socket (`deliver` plays the browser's request).
+ */
 function capture(env: Record<string, string> = {}, overrides: Partial<CliIo> = {}): Captured {
   let stdout = "";
   let stderr = "";
   const watchers: { pattern: RegExp; resolve: (match: RegExpExecArray) => void }[] = [];
+  const handlers: ((request: Request) => Response)[] = [];
+  const listenedOn: number[] = [];
+  const listen = (port: number, handler: (request: Request) => Response): CliListener => {
+    listenedOn.push(port);
+    handlers.push(handler);
+    return { port: port === 0 ? FAKE_PORT : port, close: () => Promise.resolve() };
+  };
   const io: Partial<CliIo> = {
     stdout: (text) => {
       stdout += text;
@@ -44,10 +63,20 @@ function capture(env: Record<string, string> = {}, overrides: Partial<CliIo> = {
     readStdin: () => Promise.resolve(""),
     isTerminal: false,
     sleep: () => Promise.resolve(),
+    listen,
+    embedded: startEmbeddedProvider,
     ...overrides,
   };
   return {
     io,
+    listenedOn,
+    async deliver(url) {
+      const handler = handlers.at(-1);
+      if (handler === undefined) throw new Error("the CLI has no listener");
+      const response = handler(new Request(url));
+      await response.body?.cancel();
+      return response.status;
+    },
     get stdout() {
       return stdout;
     },
@@ -143,8 +172,7 @@ async function signIn(
   ]);
   const authorizationUrl = new URL(printed[1]!);
   const callback = await op.login(authorizationUrl, loginOptions);
-  const delivered = await fetch(callback);
-  await delivered.body?.cancel();
+  assert.equal(await captured.deliver(callback), 200);
   const code = await running;
   return { code, stdout: captured.stdout, stderr: captured.stderr, authorizationUrl };
 }
@@ -297,7 +325,7 @@ Deno.test("login without --issuer signs in at the embedded provider, end to end"
   assert.equal(tokens.token_type, "bearer");
   const claims = tokens.id_token_claims as Record<string, unknown>;
   assert.equal(claims.sub, "alice");
-  assert.equal(claims.aud, "authlane-cli");
+  assert.equal(claims.aud, EMBEDDED_CLIENT_ID);
   assert.match(result.stderr, /embedded test provider at http:\/\/127\.0\.0\.1:\d+/);
   assert.match(result.stderr, /redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Fcallback/);
   assert.match(result.stderr, /code_challenge_method=S256/);
@@ -331,10 +359,37 @@ Deno.test("login --dpop sends dpop_jkt and gets a DPoP-bound token from the embe
   assert.equal(printed.searchParams.get("dpop_jkt"), tokens.dpop_jkt);
 });
 
+Deno.test("login without --issuer and without an embedded provider exits 2 before any request", async () => {
+  for (const command of ["login", "device"]) {
+    const result = await run([command, "--json"], {}, { embedded: undefined });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--issuer is required/);
+  }
+});
+
+Deno.test("login listens on --port and answers only the first GET of /callback", async () => {
+  await using op = await startTestProvider();
+  const { args, env } = confidential(op);
+  const captured = capture(env);
+  const running = main(["login", ...args, "--port", "8765", "--json"], captured.io);
+  const printed = await captured.waitFor(/^ {2}(http:\/\/\S+\/auth\?\S+)$/m);
+  const authorizationUrl = new URL(printed[1]!);
+  assert.deepEqual(captured.listenedOn, [8765]);
+  assert.equal(authorizationUrl.searchParams.get("redirect_uri"), "http://127.0.0.1:8765/callback");
+  const callback = await op.login(authorizationUrl);
+  const elsewhere = new URL(callback);
+  elsewhere.pathname = "/favicon.ico";
+  assert.equal(await captured.deliver(elsewhere), 404);
+  assert.equal(await captured.deliver(callback), 200);
+  assert.equal(await captured.deliver(callback), 409, "one redirect only");
+  assert.equal(await running, 0, captured.stderr);
+});
+
 Deno.test("login exits 2 when --port is taken or invalid, and stops the embedded provider", async () => {
   using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = String((taken.addr as Deno.NetAddr).port);
-  const busy = await run(["login", "--port", port]);
+  // The CLI's own loopback listener (Deno.serve), on a real socket.
+  const busy = await run(["login", "--port", port], {}, { listen: undefined });
   assert.equal(busy.code, 2, busy.stderr);
   assert.match(busy.stderr, new RegExp(`--port ${port}: the port is in use`));
   const invalid = await run(["login", "--port", "http"]);
@@ -527,6 +582,49 @@ Deno.test("client-credentials --dpop binds the token and retries once on use_dpo
   assert.equal(requests.length, 2, "one retry");
   assert.equal(requests[0]!.dpop?.claims?.nonce, undefined);
   assert.equal(requests[1]!.dpop?.claims?.nonce, "server-nonce-1");
+});
+
+Deno.test("client-credentials --ca sends every request through io.trustingFetch with that CA, and releases it", async () => {
+  const server = createFakeAs();
+  const trusted: string[] = [];
+  let closed = 0;
+  const result = await run(
+    [
+      "client-credentials",
+      "--issuer",
+      server.issuer,
+      "--ca",
+      "/etc/ca.pem",
+      "--client-id",
+      server.client.client_id,
+      "--client-secret-env",
+      "S",
+      "--json",
+    ],
+    { S: server.clientSecret },
+    {
+      readTextFile: (path) =>
+        path === "/etc/ca.pem"
+          ? Promise.resolve("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+          : Promise.reject(new Deno.errors.NotFound(path)),
+      trustingFetch: (ca) => {
+        trusted.push(ca);
+        return {
+          fetch: (url, init) => server.fetch(url, init as FakeFetchInit),
+          close: () => closed++,
+        };
+      },
+    },
+  );
+  assert.equal(typeof json(result).access_token, "string");
+  assert.equal(trusted.length, 1);
+  assert.match(trusted[0]!, /^-----BEGIN CERTIFICATE-----/);
+  assert.equal(closed, 1);
+  assert.deepEqual(
+    server.requests.map((r) => r.route),
+    ["discovery", "token"],
+    "discovery and the token request, nothing around the client",
+  );
 });
 
 Deno.test("client-credentials --cert --key --ca authenticates with tls_client_auth and gets a certificate-bound token", async () => {
@@ -774,7 +872,7 @@ Deno.test("decode --issuer refuses expired, not-yet-valid, exp-less and unsigned
       /OAUTH_JWT_TIMESTAMP_CHECK_FAILED/,
     ],
     [await server.sign(server.idTokenClaims({ exp: undefined })), /"exp".*missing/],
-    [await server.sign(server.idTokenClaims(), { alg: "none" }), /none is never accepted/],
+    [await server.sign(server.idTokenClaims(), { alg: "none" }), /"alg": "none"/],
     [await server.sign(server.idTokenClaims(), { kid: "unknown" }), /OAUTH_KEY_SELECTION_FAILED/],
   ];
   for (const [jwt, message] of cases) {
@@ -792,8 +890,8 @@ Deno.test("device without --issuer shows the user code, polls, and prints tokens
   const { promise: approval, resolve: approvalDone } = Promise.withResolvers<void>();
   const waits: number[] = [];
   let provider: EmbeddedProvider | undefined;
-  const embedded = async (start: () => Promise<EmbeddedProvider>) => {
-    provider = await start();
+  const embedded = async (): Promise<EmbeddedProvider> => {
+    provider = await startEmbeddedProvider();
     const real = provider;
     return {
       ...real,
@@ -914,9 +1012,13 @@ Deno.test("device exits 3 with error=access_denied when the user refuses", async
 // ---------------------------------------------------------------------------------------------
 // The entry point as a subprocess
 
-async function subprocess(args: string[], env: Record<string, string> = {}) {
+async function subprocess(
+  args: string[],
+  env: Record<string, string> = {},
+  entry = "src/cli/mod.ts",
+) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "src/cli/mod.ts", ...args],
+    args: ["run", "-A", entry, ...args],
     cwd: REPO,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
@@ -957,8 +1059,15 @@ Deno.test("deno run src/cli/mod.ts exits with the code of main(): 0, 2 and 3", a
   assert.ok(!(ok.stdout + ok.stderr + refused.stderr).includes(secret));
 });
 
-Deno.test("deno run src/cli/mod.ts login signs in at the embedded provider in a fresh process", async () => {
-  const result = await subprocess(["login", "--json"]);
+Deno.test("deno run tools/cli.ts (deno task cli) login signs in at the embedded provider in a fresh process", async () => {
+  const result = await subprocess(["login", "--json"], {}, "tools/cli.ts");
   assert.equal(result.code, 0, result.stderr);
   assert.equal(JSON.parse(result.stdout).id_token_claims.sub, "alice");
+});
+
+Deno.test("deno run src/cli/mod.ts (the published CLI) has no embedded provider: login without --issuer exits 2", async () => {
+  const result = await subprocess(["login", "--json"]);
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(result.stderr, /--issuer is required/);
+  assert.equal(result.stdout, "");
 });

@@ -19,11 +19,12 @@ import {
   RESPONSE_IS_NOT_JSON,
   ResponseBodyError,
   TlsClientAuth,
+  type TokenEndpointResponse,
   WWW_AUTHENTICATE_CHALLENGE,
   WWWAuthenticateChallengeError,
 } from "@authlane/oauth";
-import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
-import { assertOAuthError, assertTypeError } from "./_assert.ts";
+import { createFakeAs, type FakeAs, type FakeResponder, startFakeAs } from "./_fake_as.ts";
+import { assertOAuthError, assertTypeError, type ErrorClass } from "./_assert.ts";
 
 const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -220,57 +221,63 @@ for (const [what, overrides, attribute] of INVALID_BODIES) {
   });
 }
 
-Deno.test("processDeviceAuthorizationResponse() refuses a 201 status", async () => {
-  const { server } = setup();
-  server.override("device_authorization", server.json(validBody(), 201));
-  await assertOAuthError(
-    async () =>
-      processDeviceAuthorizationResponse(
-        server.as,
-        server.client,
-        await authorizationResponse(server),
-      ),
-    OperationProcessingError,
-    RESPONSE_IS_NOT_CONFORM,
-    { status: 201, expected: 200 },
-  );
-});
+/** A device authorization endpoint answer the processor must refuse, and how. */
+interface Refused<E extends Error = Error> {
+  name: string;
+  /** What the endpoint answers. */
+  answer: (server: FakeAs) => FakeResponder | Promise<FakeResponder>;
+  error: ErrorClass<E>;
+  code: string;
+  cause?: Record<string, unknown>;
+  /** Further checks of the error. */
+  check?: (err: E) => void;
+}
 
-Deno.test("processDeviceAuthorizationResponse() refuses a body that is not JSON", async () => {
-  const { server } = setup();
-  server.override(
-    "device_authorization",
-    new Response("device_code=x", { headers: { "content-type": "text/plain" } }),
-  );
-  await assertOAuthError(
-    async () =>
-      processDeviceAuthorizationResponse(
-        server.as,
-        server.client,
-        await authorizationResponse(server),
-      ),
-    OperationProcessingError,
-    RESPONSE_IS_NOT_JSON,
-  );
-});
+const AUTHORIZATION_REFUSALS: Refused<OperationProcessingError | ResponseBodyError>[] = [
+  {
+    name: "refuses a 201 status",
+    answer: (server) => server.json(validBody(), 201),
+    error: OperationProcessingError,
+    code: RESPONSE_IS_NOT_CONFORM,
+    cause: { status: 201, expected: 200 },
+  },
+  {
+    name: "refuses a body that is not JSON",
+    answer: () => new Response("device_code=x", { headers: { "content-type": "text/plain" } }),
+    error: OperationProcessingError,
+    code: RESPONSE_IS_NOT_JSON,
+  },
+  {
+    name: "reports an error body as ResponseBodyError",
+    answer: (server) => server.oauthError("invalid_scope", "no such scope"),
+    error: ResponseBodyError,
+    code: RESPONSE_BODY_ERROR,
+    cause: { error: "invalid_scope" },
+    check: (err) => {
+      assert.equal((err as ResponseBodyError).error, "invalid_scope");
+      assert.equal((err as ResponseBodyError).status, 400);
+    },
+  },
+];
 
-Deno.test("processDeviceAuthorizationResponse() reports an error body as ResponseBodyError", async () => {
-  const { server } = setup();
-  server.override("device_authorization", server.oauthError("invalid_scope", "no such scope"));
-  const err = await assertOAuthError(
-    async () =>
-      processDeviceAuthorizationResponse(
-        server.as,
-        server.client,
-        await authorizationResponse(server),
-      ),
-    ResponseBodyError,
-    RESPONSE_BODY_ERROR,
-    { error: "invalid_scope" },
-  );
-  assert.equal(err.error, "invalid_scope");
-  assert.equal(err.status, 400);
-});
+for (const refusal of AUTHORIZATION_REFUSALS) {
+  Deno.test(`processDeviceAuthorizationResponse() ${refusal.name}`, async () => {
+    const { server } = setup();
+    server.override("device_authorization", await refusal.answer(server));
+    const err = await assertOAuthError(
+      async () =>
+        processDeviceAuthorizationResponse(
+          server.as,
+          server.client,
+          await authorizationResponse(server),
+        ),
+      refusal.error,
+      refusal.code,
+      refusal.cause,
+    );
+    refusal.check?.(err);
+  });
+}
 
 Deno.test("processDeviceAuthorizationResponse() reports a challenge for wrong client credentials", async () => {
   const server = createFakeAs();
@@ -346,25 +353,69 @@ Deno.test("deviceCodeGrantRequest() refuses an empty device code before any requ
   assert.equal(server.requests.length, 0);
 });
 
-Deno.test("processDeviceCodeResponse() returns the tokens once the user approved", async () => {
-  const { server, auth } = setup();
-  const response = await deviceCodeGrantRequest(
-    server.as,
-    server.client,
-    auth,
-    "code",
-    server.options,
-  );
-  const result = await processDeviceCodeResponse(server.as, server.client, response);
-  assert.equal(typeof result.access_token, "string");
-  assert.equal(result.token_type, "bearer");
-  assert.equal(getValidatedIdTokenClaims(result), undefined);
-});
+/** One poll of the token endpoint (RFC 8628 §3.4) and how its answer is processed (§3.5). */
+interface Poll {
+  name: string;
+  /** What the token endpoint answers; its default is tokens without an ID token. */
+  answer?: (server: FakeAs) => FakeResponder | Promise<FakeResponder>;
+  /** Checks of the result, for an answer that is accepted. */
+  accepted?: (result: TokenEndpointResponse) => void;
+  /** How the answer is refused. */
+  refused?: Omit<Refused<OperationProcessingError | ResponseBodyError>, "name" | "answer">;
+}
 
-for (const error of ["authorization_pending", "slow_down", "expired_token", "access_denied"]) {
-  Deno.test(`processDeviceCodeResponse() throws ResponseBodyError with error ${error} while polling`, async () => {
+const POLLS: Poll[] = [
+  {
+    name: "returns the tokens once the user approved",
+    accepted: (result) => {
+      assert.equal(typeof result.access_token, "string");
+      assert.equal(result.token_type, "bearer");
+      assert.equal(getValidatedIdTokenClaims(result), undefined);
+    },
+  },
+  ...["authorization_pending", "slow_down", "expired_token", "access_denied"].map((error) => ({
+    name: `throws ResponseBodyError with error ${error} while polling`,
+    answer: (server: FakeAs) => server.oauthError(error),
+    refused: {
+      error: ResponseBodyError,
+      code: RESPONSE_BODY_ERROR,
+      cause: { error },
+      check: (err: OperationProcessingError | ResponseBodyError) => {
+        assert.equal((err as ResponseBodyError).error, error);
+        assert.equal((err as ResponseBodyError).status, 400);
+      },
+    },
+  })),
+  {
+    name: "validates an ID token when the response carries one",
+    answer: async (server) =>
+      await server.tokenBody({ id_token: await server.idToken({ iss: "https://evil.example" }) }),
+    refused: {
+      error: OperationProcessingError,
+      code: JWT_CLAIM_COMPARISON,
+      cause: { claim: "iss" },
+    },
+  },
+  {
+    name: "accepts a valid ID token and exposes its claims",
+    answer: (server) => server.tokenBody(),
+    accepted: (result) => assert.equal(getValidatedIdTokenClaims(result)?.sub, "user-1"),
+  },
+  {
+    name: "refuses a token response without access_token",
+    answer: () => ({ token_type: "Bearer" }),
+    refused: {
+      error: OperationProcessingError,
+      code: INVALID_RESPONSE,
+      cause: { attribute: "access_token" },
+    },
+  },
+];
+
+for (const poll of POLLS) {
+  Deno.test(`processDeviceCodeResponse() ${poll.name}`, async () => {
     const { server, auth } = setup();
-    server.override("token", server.oauthError(error));
+    if (poll.answer) server.override("token", await poll.answer(server));
     const response = await deviceCodeGrantRequest(
       server.as,
       server.client,
@@ -372,69 +423,20 @@ for (const error of ["authorization_pending", "slow_down", "expired_token", "acc
       "code",
       server.options,
     );
+    const process = () => processDeviceCodeResponse(server.as, server.client, response);
+    if (poll.refused === undefined) {
+      poll.accepted!(await process());
+      return;
+    }
     const err = await assertOAuthError(
-      () => processDeviceCodeResponse(server.as, server.client, response),
-      ResponseBodyError,
-      RESPONSE_BODY_ERROR,
-      { error },
+      process,
+      poll.refused.error,
+      poll.refused.code,
+      poll.refused.cause,
     );
-    assert.equal(err.error, error);
-    assert.equal(err.status, 400);
+    poll.refused.check?.(err);
   });
 }
-
-Deno.test("processDeviceCodeResponse() validates an ID token when the response carries one", async () => {
-  const { server, auth } = setup();
-  server.override(
-    "token",
-    await server.tokenBody({ id_token: await server.idToken({ iss: "https://evil.example" }) }),
-  );
-  const response = await deviceCodeGrantRequest(
-    server.as,
-    server.client,
-    auth,
-    "code",
-    server.options,
-  );
-  await assertOAuthError(
-    () => processDeviceCodeResponse(server.as, server.client, response),
-    OperationProcessingError,
-    JWT_CLAIM_COMPARISON,
-    { claim: "iss" },
-  );
-});
-
-Deno.test("processDeviceCodeResponse() accepts a valid ID token and exposes its claims", async () => {
-  const { server, auth } = setup();
-  server.override("token", await server.tokenBody());
-  const response = await deviceCodeGrantRequest(
-    server.as,
-    server.client,
-    auth,
-    "code",
-    server.options,
-  );
-  const result = await processDeviceCodeResponse(server.as, server.client, response);
-  assert.equal(getValidatedIdTokenClaims(result)?.sub, "user-1");
-});
-
-Deno.test("processDeviceCodeResponse() refuses a token response without access_token", async () => {
-  const { server, auth } = setup();
-  server.override("token", { token_type: "Bearer" });
-  const response = await deviceCodeGrantRequest(
-    server.as,
-    server.client,
-    auth,
-    "code",
-    server.options,
-  );
-  await assertOAuthError(
-    () => processDeviceCodeResponse(server.as, server.client, response),
-    OperationProcessingError,
-    INVALID_RESPONSE,
-    { attribute: "access_token" },
-  );
-});
 
 // -- over a socket ----------------------------------------------------------------------------
 

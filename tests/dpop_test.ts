@@ -588,7 +588,7 @@ Deno.test("generateKeyPair() refuses an RSA modulusLength below 2048, above 1638
 });
 
 Deno.test("generateKeyPair() refuses unknown and symmetric algorithms", async () => {
-  for (const alg of ["HS256", "none", "ES256K", "es256", "RSA-OAEP", "", "ML-DSA-44"]) {
+  for (const alg of ["HS256", "none", "ES256K", "es256", "RSA-OAEP", ""]) {
     await assertOAuthError(
       () => oauth.generateKeyPair(alg),
       oauth.UnsupportedOperationError,

@@ -22,6 +22,9 @@ const VALUE_ADDITIONS = [
   "processClientConfigurationResponse",
   // OpenID Connect Back-Channel Logout 1.0
   "validateLogoutToken",
+  // the JWS algorithm table, and JWTs of kinds with no dedicated validator (RFC 7519 §7.2)
+  "JWS_ALGORITHMS",
+  "validateJwt",
 ];
 
 /** Types authlane exports beyond oauth4webapi 3.8. */
@@ -31,11 +34,14 @@ const TYPE_ADDITIONS = [
   "ClientConfigurationMethod",
   "ClientConfigurationReference",
   "ClientConfigurationRequestOptions",
+  "JWSAlgorithmInfo",
   "JWTPayload",
   "LogoutTokenClaims",
   "LogoutTokenEvents",
   "MtlsFetch",
   "OAuthErrorCode",
+  "ValidatedJwt",
+  "ValidateJwtOptions",
   "ValidateLogoutTokenOptions",
 ];
 

@@ -9,13 +9,27 @@ import { compactDecrypt, CompactEncrypt } from "jose";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs } from "./_fake_as.ts";
-import { generateTestKey } from "./_keys.ts";
+import { generateTestKey, type TestAlg } from "./_keys.ts";
 
 type Claims = Record<string, unknown>;
 
 /** A token endpoint response whose `id_token` is `idToken` (`undefined` leaves it out). */
 async function tokenResponse(server: FakeAs, idToken: string | undefined): Promise<Response> {
   return server.json(await server.tokenBody({ id_token: idToken }));
+}
+
+/** Processes a code response whose `id_token` is `idToken` (`undefined` leaves it out). */
+async function processToken(
+  server: FakeAs,
+  idToken: string | undefined,
+  options?: oauth.ProcessAuthorizationCodeResponseOptions,
+): Promise<oauth.TokenEndpointResponse> {
+  return await oauth.processAuthorizationCodeResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, idToken),
+    options,
+  );
 }
 
 /** Processes a code response carrying an ID token built from `claims` (and `header`). */
@@ -34,6 +48,40 @@ async function processWith(
   );
 }
 
+/** An ID token staged on `server` that `processAuthorizationCodeResponse` must refuse. */
+interface Refusal {
+  claims: Claims;
+  options?: oauth.ProcessAuthorizationCodeResponseOptions;
+  /** Client metadata overrides. */
+  client?: Partial<oauth.Client>;
+  code: string;
+  cause?: Record<string, unknown>;
+}
+
+/** A named rule: each staged token refused with an `OperationProcessingError`. */
+type RefusalRule = [name: string, stages: ((server: FakeAs) => Refusal)[]];
+
+/** Registers one test per rule; each test stages its tokens on a fresh fake server. */
+function testRefusals(rules: readonly RefusalRule[]): void {
+  for (const [name, stages] of rules) {
+    Deno.test(`processAuthorizationCodeResponse() refuses ${name}`, async () => {
+      const server = createFakeAs();
+      for (const stage of stages) {
+        const { claims, options, client, code, cause } = stage(server);
+        await assertOAuthError(
+          () =>
+            processWith(server, claims, options, {
+              client: client === undefined ? undefined : { ...server.client, ...client },
+            }),
+          oauth.OperationProcessingError,
+          code,
+          cause,
+        );
+      }
+    });
+  }
+}
+
 // --- the baseline ------------------------------------------------------------------------------
 
 Deno.test("processAuthorizationCodeResponse() accepts a valid ID token and exposes its claims", async () => {
@@ -49,240 +97,181 @@ Deno.test("processAuthorizationCodeResponse() accepts a valid ID token and expos
 
 // --- alg policy (§3.1.3.7 (7)) ----------------------------------------------------------------
 
-Deno.test("processAuthorizationCodeResponse() refuses an alg the server does not advertise", async () => {
-  const server = createFakeAs(); // advertises ES256, RS256
-  const idToken = await server.idToken({}, undefined, "PS256");
-  await assertOAuthError(
-    async () =>
-      oauth.processAuthorizationCodeResponse(
-        server.as,
-        server.client,
-        await tokenResponse(server, idToken),
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    (cause) => {
+/** How a token is refused: its error class, code and (some of) its cause. */
+interface AlgRefusal {
+  error: typeof oauth.OperationProcessingError | typeof oauth.UnsupportedOperationError;
+  code: string;
+  cause?: Record<string, unknown> | ((cause: unknown) => void);
+}
+
+/** One alg-policy rule: the server's metadata, the client, the tokens, and how they fare. */
+interface AlgPolicyCase {
+  name: string;
+  /** Metadata overrides (`undefined` removes a member). */
+  metadata?: Record<string, oauth.JsonValue | undefined>;
+  /** Client metadata overrides. */
+  client?: Partial<oauth.Client>;
+  /** Each token: the server key signing it (the default key when absent) and header overrides. */
+  tokens: { alg?: TestAlg; header?: Claims }[];
+  /** How each token is refused; each is accepted when absent. */
+  refused?: AlgRefusal;
+  /** A check on the staging itself (that the lie is really told). */
+  staged?: (server: FakeAs, idToken: string) => void;
+}
+
+/** Refused by the alg policy (§3.1.3.7 (7)): `INVALID_RESPONSE`, with the allowed algs. */
+function notAllowed(cause: AlgRefusal["cause"]): AlgRefusal {
+  return { error: oauth.OperationProcessingError, code: oauth.INVALID_RESPONSE, cause };
+}
+
+/** Refused before any policy: not a JWS authlane processes. */
+const UNSUPPORTED: AlgRefusal = {
+  error: oauth.UnsupportedOperationError,
+  code: oauth.UNSUPPORTED_OPERATION,
+};
+
+const ALG_POLICY: AlgPolicyCase[] = [
+  {
+    name: "refuses an alg the server does not advertise",
+    tokens: [{ alg: "PS256" }], // the fake server advertises ES256, RS256
+    refused: notAllowed((cause) => {
       const c = cause as { header: Claims; expected: string[] };
       assert.equal(c.header.alg, "PS256");
       assert.deepEqual(c.expected, ["ES256", "RS256"]);
-    },
-  );
-});
-
-Deno.test("processAuthorizationCodeResponse() accepts every alg the server advertises", async () => {
-  const server = createFakeAs();
-  for (const alg of ["ES256", "RS256"] as const) {
-    const idToken = await server.idToken({}, undefined, alg);
-    const result = await oauth.processAuthorizationCodeResponse(
-      server.as,
-      server.client,
-      await tokenResponse(server, idToken),
-    );
-    assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-1");
-  }
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses an advertised alg when the client registered another", async () => {
-  const server = createFakeAs();
-  const client = { ...server.client, id_token_signed_response_alg: "PS256" };
-  const idToken = await server.idToken({}, undefined, "ES256");
-  await assertOAuthError(
-    async () =>
-      oauth.processAuthorizationCodeResponse(
-        server.as,
-        client,
-        await tokenResponse(server, idToken),
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { expected: ["PS256"] },
-  );
-});
-
-Deno.test("processAuthorizationCodeResponse() accepts the client's registered alg even when unadvertised", async () => {
-  const server = createFakeAs();
-  const client = { ...server.client, id_token_signed_response_alg: "PS256" };
-  const idToken = await server.idToken({}, undefined, "PS256");
-  const result = await oauth.processAuthorizationCodeResponse(
-    server.as,
-    client,
-    await tokenResponse(server, idToken),
-  );
-  assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-1");
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses anything but RS256 when neither side names an alg", async () => {
-  const server = createFakeAs({ metadata: { id_token_signing_alg_values_supported: undefined } });
-  assert.equal(server.as.id_token_signing_alg_values_supported, undefined);
-  for (const alg of ["ES256", "PS256", "EdDSA"] as const) {
-    const idToken = await server.idToken({}, undefined, alg);
-    await assertOAuthError(
-      async () =>
-        oauth.processAuthorizationCodeResponse(
-          server.as,
-          server.client,
-          await tokenResponse(server, idToken),
-        ),
-      oauth.OperationProcessingError,
-      oauth.INVALID_RESPONSE,
-      { expected: ["RS256"] },
-    );
-  }
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses every alg when the server advertises an empty list", async () => {
-  // An empty id_token_signing_alg_values_supported is broken metadata, not "use the RS256 default".
-  const server = createFakeAs({ metadata: { id_token_signing_alg_values_supported: [] } });
-  for (const alg of ["RS256", "ES256"] as const) {
-    const idToken = await server.idToken({}, undefined, alg);
-    await assertOAuthError(
-      async () =>
-        oauth.processAuthorizationCodeResponse(
-          server.as,
-          server.client,
-          await tokenResponse(server, idToken),
-        ),
-      oauth.OperationProcessingError,
-      oauth.INVALID_RESPONSE,
-      { expected: [] },
-    );
-  }
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses every alg when the client registered an empty one", async () => {
-  const server = createFakeAs();
-  const idToken = await server.idToken({}, undefined, "ES256");
-  await assertOAuthError(
-    async () =>
-      oauth.processAuthorizationCodeResponse(
-        server.as,
-        { ...server.client, id_token_signed_response_alg: "" },
-        await tokenResponse(server, idToken),
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { expected: [""] },
-  );
-});
-
-Deno.test("processAuthorizationCodeResponse() accepts RS256 when neither side names an alg", async () => {
-  const server = createFakeAs({ metadata: { id_token_signing_alg_values_supported: undefined } });
-  const idToken = await server.idToken({}, undefined, "RS256");
-  const result = await oauth.processAuthorizationCodeResponse(
-    server.as,
-    server.client,
-    await tokenResponse(server, idToken),
-  );
-  assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-1");
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses an unsecured ID token even when the server advertises none", async () => {
-  const server = createFakeAs({
+    }),
+  },
+  {
+    name: "accepts every alg the server advertises",
+    tokens: [{ alg: "ES256" }, { alg: "RS256" }],
+  },
+  {
+    name: "refuses an advertised alg when the client registered another",
+    client: { id_token_signed_response_alg: "PS256" },
+    tokens: [{ alg: "ES256" }],
+    refused: notAllowed({ expected: ["PS256"] }),
+  },
+  {
+    name: "accepts the client's registered alg even when unadvertised",
+    client: { id_token_signed_response_alg: "PS256" },
+    tokens: [{ alg: "PS256" }],
+  },
+  {
+    name: "refuses anything but RS256 when neither side names an alg",
+    metadata: { id_token_signing_alg_values_supported: undefined },
+    tokens: [{ alg: "ES256" }, { alg: "PS256" }, { alg: "EdDSA" }],
+    refused: notAllowed({ expected: ["RS256"] }),
+    staged: (server) => assert.equal(server.as.id_token_signing_alg_values_supported, undefined),
+  },
+  {
+    // An empty id_token_signing_alg_values_supported is broken metadata, not "use the RS256
+    // default".
+    name: "refuses every alg when the server advertises an empty list",
+    metadata: { id_token_signing_alg_values_supported: [] },
+    tokens: [{ alg: "RS256" }, { alg: "ES256" }],
+    refused: notAllowed({ expected: [] }),
+  },
+  {
+    name: "refuses every alg when the client registered an empty one",
+    client: { id_token_signed_response_alg: "" },
+    tokens: [{ alg: "ES256" }],
+    refused: notAllowed({ expected: [""] }),
+  },
+  {
+    name: "accepts RS256 when neither side names an alg",
+    metadata: { id_token_signing_alg_values_supported: undefined },
+    tokens: [{ alg: "RS256" }],
+  },
+  {
+    name: "refuses an unsecured ID token even when the server advertises none",
     metadata: { id_token_signing_alg_values_supported: ["none", "ES256"] },
-  });
-  const unsigned = await server.idToken({}, { alg: "none", kid: undefined });
-  assert.ok(unsigned.endsWith("."));
-  await assertOAuthError(
-    async () =>
-      oauth.processAuthorizationCodeResponse(
-        server.as,
-        server.client,
-        await tokenResponse(server, unsigned),
-      ),
-    oauth.UnsupportedOperationError,
-    oauth.UNSUPPORTED_OPERATION,
-  );
-});
+    tokens: [{ header: { alg: "none", kid: undefined } }],
+    refused: UNSUPPORTED,
+    staged: (_, idToken) => assert.ok(idToken.endsWith(".")),
+  },
+  {
+    name: "refuses an unknown crit header extension",
+    tokens: [{ header: { crit: ["exp"], exp: 1 } }, { header: { crit: ["urn:example:ext"] } }],
+    refused: UNSUPPORTED,
+  },
+  {
+    name: "accepts unknown header members that are not critical",
+    tokens: [{ header: { typ: "JWT", "urn:example:ext": true } }],
+  },
+  {
+    name: "refuses an unencoded payload (b64: false)",
+    tokens: [{ header: { b64: false, crit: ["b64"] } }, { header: { b64: false } }],
+    refused: UNSUPPORTED,
+  },
+];
 
-Deno.test("processAuthorizationCodeResponse() refuses an unknown crit header extension", async () => {
-  const server = createFakeAs();
-  for (const header of [{ crit: ["exp"], exp: 1 }, { crit: ["urn:example:ext"] }]) {
-    const idToken = await server.idToken({}, header);
-    await assertOAuthError(
-      async () =>
+for (const rule of ALG_POLICY) {
+  Deno.test(`processAuthorizationCodeResponse() ${rule.name}`, async () => {
+    const server = createFakeAs(rule.metadata ? { metadata: rule.metadata } : {});
+    const client = { ...server.client, ...rule.client };
+    for (const token of rule.tokens) {
+      const idToken = await server.idToken({}, token.header, token.alg);
+      rule.staged?.(server, idToken);
+      const process = async () =>
         oauth.processAuthorizationCodeResponse(
           server.as,
-          server.client,
+          client,
           await tokenResponse(server, idToken),
-        ),
-      oauth.UnsupportedOperationError,
-      oauth.UNSUPPORTED_OPERATION,
-    );
-  }
-});
-
-Deno.test("processAuthorizationCodeResponse() accepts unknown header members that are not critical", async () => {
-  const server = createFakeAs();
-  const result = await processWith(server, {}, undefined, {
-    header: { typ: "JWT", "urn:example:ext": true },
+        );
+      if (rule.refused === undefined) {
+        assert.equal(oauth.getValidatedIdTokenClaims(await process())?.sub, "user-1");
+      } else {
+        await assertOAuthError(
+          process,
+          rule.refused.error as typeof oauth.OperationProcessingError,
+          rule.refused.code,
+          rule.refused.cause,
+        );
+      }
+    }
   });
-  assert.equal(oauth.getValidatedIdTokenClaims(result)?.sub, "user-1");
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses an unencoded payload (b64: false)", async () => {
-  const server = createFakeAs();
-  for (const header of [{ b64: false, crit: ["b64"] }, { b64: false }]) {
-    const idToken = await server.idToken({}, header);
-    await assertOAuthError(
-      async () =>
-        oauth.processAuthorizationCodeResponse(
-          server.as,
-          server.client,
-          await tokenResponse(server, idToken),
-        ),
-      oauth.UnsupportedOperationError,
-      oauth.UNSUPPORTED_OPERATION,
-    );
-  }
-});
+}
 
 // --- iss, aud, azp (§3.1.3.7 (2)–(5)) -------------------------------------------------------
 
-Deno.test("processAuthorizationCodeResponse() refuses an ID token from another issuer", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { iss: "https://attacker.example" }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "iss", expected: server.issuer },
-  );
-});
+const ISS_AUD_AZP: RefusalRule[] = [
+  ["an ID token from another issuer", [(server) => ({
+    claims: { iss: "https://attacker.example" },
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: { claim: "iss", expected: server.issuer },
+  })]],
+  ["an issuer that differs only by a trailing slash", [(server) => ({
+    claims: { iss: `${server.issuer}/` },
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: { claim: "iss" },
+  })]],
+  ["an ID token issued to another client", [
+    (server) => ({
+      claims: { aud: "someone-else" },
+      code: oauth.JWT_CLAIM_COMPARISON,
+      cause: { claim: "aud", expected: server.client.client_id },
+    }),
+    () => ({
+      claims: { aud: ["someone-else", "another"], azp: "someone-else" },
+      code: oauth.JWT_CLAIM_COMPARISON,
+      cause: { claim: "aud" },
+    }),
+  ]],
+  ["extra audiences without azp", [(server) => ({
+    claims: { aud: [server.client.client_id, "untrusted"] },
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: { claim: "aud" },
+  })]],
+  ["an azp naming another client", [
+    (server) => ({
+      claims: { aud: [server.client.client_id, "other"], azp: "other" },
+      code: oauth.JWT_CLAIM_COMPARISON,
+      cause: { claim: "azp", expected: server.client.client_id },
+    }),
+    () => ({ claims: { azp: "other" }, code: oauth.JWT_CLAIM_COMPARISON, cause: { claim: "azp" } }),
+  ]],
+];
 
-Deno.test("processAuthorizationCodeResponse() refuses an issuer that differs only by a trailing slash", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { iss: `${server.issuer}/` }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "iss" },
-  );
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses an ID token issued to another client", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { aud: "someone-else" }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "aud", expected: server.client.client_id },
-  );
-  await assertOAuthError(
-    () => processWith(server, { aud: ["someone-else", "another"], azp: "someone-else" }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "aud" },
-  );
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses extra audiences without azp", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { aud: [server.client.client_id, "untrusted"] }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "aud" },
-  );
-});
+testRefusals(ISS_AUD_AZP);
 
 Deno.test("processAuthorizationCodeResponse() accepts extra audiences when azp is the client", async () => {
   const server = createFakeAs();
@@ -296,22 +285,6 @@ Deno.test("processAuthorizationCodeResponse() accepts extra audiences when azp i
   ]);
 });
 
-Deno.test("processAuthorizationCodeResponse() refuses an azp naming another client", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { aud: [server.client.client_id, "other"], azp: "other" }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "azp", expected: server.client.client_id },
-  );
-  await assertOAuthError(
-    () => processWith(server, { azp: "other" }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "azp" },
-  );
-});
-
 Deno.test("processAuthorizationCodeResponse() accepts a single-element aud array", async () => {
   const server = createFakeAs();
   const result = await processWith(server, { aud: [server.client.client_id] });
@@ -320,31 +293,31 @@ Deno.test("processAuthorizationCodeResponse() accepts a single-element aud array
 
 // --- exp, nbf, clock options (§3.1.3.7 (9)) ----------------------------------------------------
 
-Deno.test("processAuthorizationCodeResponse() refuses an ID token expired beyond the tolerance", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { exp: server.now() - 60, iat: server.now() - 400 }),
-    oauth.OperationProcessingError,
-    oauth.JWT_TIMESTAMP_CHECK,
-    { claim: "exp", tolerance: 30 },
-  );
-});
+const EXP_NBF: RefusalRule[] = [
+  ["an ID token expired beyond the tolerance", [(server) => ({
+    claims: { exp: server.now() - 60, iat: server.now() - 400 },
+    code: oauth.JWT_TIMESTAMP_CHECK,
+    cause: { claim: "exp", tolerance: 30 },
+  })]],
+  ["a just-expired ID token when [clockTolerance] is 0", [(server) => ({
+    claims: { exp: server.now() - 10 },
+    client: { [oauth.clockTolerance]: 0 },
+    code: oauth.JWT_TIMESTAMP_CHECK,
+    cause: { claim: "exp", tolerance: 0 },
+  })]],
+  ["an nbf in the future beyond the tolerance", [(server) => ({
+    claims: { nbf: server.now() + 120 },
+    code: oauth.JWT_TIMESTAMP_CHECK,
+    cause: { claim: "nbf", tolerance: 30 },
+  })]],
+];
+
+testRefusals(EXP_NBF);
 
 Deno.test("processAuthorizationCodeResponse() accepts an ID token expired within the default 30 s tolerance", async () => {
   const server = createFakeAs();
   const result = await processWith(server, { exp: server.now() - 10, iat: server.now() - 400 });
   assert.ok(oauth.getValidatedIdTokenClaims(result));
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses a just-expired ID token when [clockTolerance] is 0", async () => {
-  const server = createFakeAs();
-  const client = { ...server.client, [oauth.clockTolerance]: 0 };
-  await assertOAuthError(
-    () => processWith(server, { exp: server.now() - 10 }, undefined, { client }),
-    oauth.OperationProcessingError,
-    oauth.JWT_TIMESTAMP_CHECK,
-    { claim: "exp", tolerance: 0 },
-  );
 });
 
 Deno.test("processAuthorizationCodeResponse() refuses a valid ID token when a positive [clockSkew] moves now past exp", async () => {
@@ -380,16 +353,6 @@ Deno.test("processAuthorizationCodeResponse() accepts a future nbf when a positi
   const client = { ...server.client, [oauth.clockSkew]: 120 };
   assert.ok(
     oauth.getValidatedIdTokenClaims(await processWith(server, claims, undefined, { client })),
-  );
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses an nbf in the future beyond the tolerance", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { nbf: server.now() + 120 }),
-    oauth.OperationProcessingError,
-    oauth.JWT_TIMESTAMP_CHECK,
-    { claim: "nbf", tolerance: 30 },
   );
 });
 
@@ -460,41 +423,35 @@ Deno.test("processAuthorizationCodeResponse() accepts registered claims of the r
 
 // --- nonce (§3.1.3.7 (11)) ---------------------------------------------------------------------
 
-Deno.test("processAuthorizationCodeResponse() refuses a nonce other than the expected one", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { nonce: "replayed" }, { expectedNonce: "n-0S6_WzA2Mj" }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "nonce", expected: "n-0S6_WzA2Mj" },
-  );
-});
+const NONCE: RefusalRule[] = [
+  ["a nonce other than the expected one", [() => ({
+    claims: { nonce: "replayed" },
+    options: { expectedNonce: "n-0S6_WzA2Mj" },
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: { claim: "nonce", expected: "n-0S6_WzA2Mj" },
+  })]],
+  ["a missing nonce when one is expected", [() => ({
+    claims: {},
+    options: { expectedNonce: "n-0S6_WzA2Mj" },
+    code: oauth.INVALID_RESPONSE,
+    cause: { claim: "nonce" },
+  })]],
+  ["a nonce when none was sent (the default)", [
+    () => ({
+      claims: { nonce: "injected" },
+      code: oauth.JWT_CLAIM_COMPARISON,
+      cause: { claim: "nonce", expected: undefined },
+    }),
+    () => ({
+      claims: { nonce: "injected" },
+      options: { expectedNonce: oauth.expectNoNonce },
+      code: oauth.JWT_CLAIM_COMPARISON,
+      cause: { claim: "nonce" },
+    }),
+  ]],
+];
 
-Deno.test("processAuthorizationCodeResponse() refuses a missing nonce when one is expected", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, {}, { expectedNonce: "n-0S6_WzA2Mj" }),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { claim: "nonce" },
-  );
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses a nonce when none was sent (the default)", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { nonce: "injected" }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "nonce", expected: undefined },
-  );
-  await assertOAuthError(
-    () => processWith(server, { nonce: "injected" }, { expectedNonce: oauth.expectNoNonce }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "nonce" },
-  );
-});
+testRefusals(NONCE);
 
 Deno.test("processAuthorizationCodeResponse() accepts the expected nonce, and no nonce when none was sent", async () => {
   const server = createFakeAs();
@@ -544,15 +501,28 @@ Deno.test("processAuthorizationCodeResponse() refuses an invalid maxAge before r
 
 // --- auth_time and max_age (§3.1.3.7 (13)) ----------------------------------------------------
 
-Deno.test("processAuthorizationCodeResponse() refuses a stale auth_time under maxAge", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, { auth_time: server.now() - 1000 }, { maxAge: 300 }),
-    oauth.OperationProcessingError,
-    oauth.JWT_TIMESTAMP_CHECK,
-    { claim: "auth_time", maxAge: 300 },
-  );
-});
+const AUTH_TIME: RefusalRule[] = [
+  ["a stale auth_time under maxAge", [(server) => ({
+    claims: { auth_time: server.now() - 1000 },
+    options: { maxAge: 300 },
+    code: oauth.JWT_TIMESTAMP_CHECK,
+    cause: { claim: "auth_time", maxAge: 300 },
+  })]],
+  ["a missing auth_time when maxAge was requested", [() => ({
+    claims: {},
+    options: { maxAge: 300 },
+    code: oauth.INVALID_RESPONSE,
+    cause: { claim: "auth_time" },
+  })]],
+  ["a missing auth_time when the client requires it", [() => ({
+    claims: {},
+    client: { require_auth_time: true },
+    code: oauth.INVALID_RESPONSE,
+    cause: { claim: "auth_time" },
+  })]],
+];
+
+testRefusals(AUTH_TIME);
 
 Deno.test("processAuthorizationCodeResponse() accepts a fresh auth_time under maxAge, with tolerance", async () => {
   const server = createFakeAs();
@@ -561,27 +531,6 @@ Deno.test("processAuthorizationCodeResponse() accepts a fresh auth_time under ma
   // 10 s past max_age is within the 30 s tolerance.
   const edge = await processWith(server, { auth_time: server.now() - 310 }, { maxAge: 300 });
   assert.ok(oauth.getValidatedIdTokenClaims(edge));
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses a missing auth_time when maxAge was requested", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () => processWith(server, {}, { maxAge: 300 }),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { claim: "auth_time" },
-  );
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses a missing auth_time when the client requires it", async () => {
-  const server = createFakeAs();
-  const client = { ...server.client, require_auth_time: true };
-  await assertOAuthError(
-    () => processWith(server, {}, undefined, { client }),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { claim: "auth_time" },
-  );
 });
 
 Deno.test("processAuthorizationCodeResponse() accepts any present auth_time when the client requires it without max age", async () => {
@@ -639,72 +588,48 @@ Deno.test("processAuthorizationCodeResponse() skips the auth_time checks with sk
 
 // --- presence of the ID token ----------------------------------------------------------------
 
-Deno.test("processAuthorizationCodeResponse() refuses a response without id_token when requireIdToken is set", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    async () =>
-      oauth.processAuthorizationCodeResponse(
-        server.as,
-        server.client,
-        await tokenResponse(server, undefined),
-        { requireIdToken: true },
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { attribute: "id_token" },
-  );
-});
+/** Options that ask for an ID token: a response without one is refused. */
+const MISSING_ID_TOKEN: {
+  when: string;
+  options: oauth.ProcessAuthorizationCodeResponseOptions;
+  /** Options under which the same response is accepted. */
+  accepted?: oauth.ProcessAuthorizationCodeResponseOptions;
+}[] = [
+  { when: "requireIdToken is set", options: { requireIdToken: true } },
+  {
+    // authlane is stricter than oauth4webapi: a nonce means OpenID Connect was asked for, and a
+    // response without the ID token would otherwise skip the nonce check silently.
+    when: "a nonce was sent",
+    options: { expectedNonce: "n-0S6_WzA2Mj" },
+  },
+  {
+    // As in oauth4webapi: a numeric maxAge asks for OpenID Connect, and without the ID token the
+    // max_age check would be skipped silently.
+    when: "maxAge was sent",
+    options: { maxAge: 300 },
+    accepted: { maxAge: oauth.skipAuthTimeCheck },
+  },
+];
 
-Deno.test("processAuthorizationCodeResponse() refuses a response without id_token when a nonce was sent", async () => {
-  // authlane is stricter than oauth4webapi: a nonce means OpenID Connect was asked for, and a
-  // response without the ID token would otherwise skip the nonce check silently.
-  const server = createFakeAs();
-  await assertOAuthError(
-    async () =>
-      oauth.processAuthorizationCodeResponse(
-        server.as,
-        server.client,
-        await tokenResponse(server, undefined),
-        { expectedNonce: "n-0S6_WzA2Mj" },
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { attribute: "id_token" },
-  );
-});
-
-Deno.test("processAuthorizationCodeResponse() refuses a response without id_token when maxAge was sent", async () => {
-  // As in oauth4webapi: a numeric maxAge asks for OpenID Connect, and without the ID token the
-  // max_age check would be skipped silently.
-  const server = createFakeAs();
-  await assertOAuthError(
-    async () =>
-      oauth.processAuthorizationCodeResponse(
-        server.as,
-        server.client,
-        await tokenResponse(server, undefined),
-        { maxAge: 300 },
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { attribute: "id_token" },
-  );
-  const skipped = await oauth.processAuthorizationCodeResponse(
-    server.as,
-    server.client,
-    await tokenResponse(server, undefined),
-    { maxAge: oauth.skipAuthTimeCheck },
-  );
-  assert.equal(skipped.id_token, undefined);
-});
+for (const { when, options, accepted } of MISSING_ID_TOKEN) {
+  Deno.test(`processAuthorizationCodeResponse() refuses a response without id_token when ${when}`, async () => {
+    const server = createFakeAs();
+    await assertOAuthError(
+      () => processToken(server, undefined, options),
+      oauth.OperationProcessingError,
+      oauth.INVALID_RESPONSE,
+      { attribute: "id_token" },
+    );
+    if (accepted !== undefined) {
+      const result = await processToken(server, undefined, accepted);
+      assert.equal(result.id_token, undefined);
+    }
+  });
+}
 
 Deno.test("processAuthorizationCodeResponse() accepts a plain OAuth response without id_token by default", async () => {
   const server = createFakeAs();
-  const result = await oauth.processAuthorizationCodeResponse(
-    server.as,
-    server.client,
-    await tokenResponse(server, undefined),
-  );
+  const result = await processToken(server, undefined);
   assert.equal(result.id_token, undefined);
   assert.equal(oauth.getValidatedIdTokenClaims(result), undefined);
 });
@@ -768,12 +693,7 @@ Deno.test("processAuthorizationCodeResponse() refuses malformed JWTs with oauth4
   ];
   for (const [what, jwt, code] of cases) {
     const err = await assertOAuthError(
-      async () =>
-        oauth.processAuthorizationCodeResponse(
-          server.as,
-          server.client,
-          await tokenResponse(server, jwt),
-        ),
+      () => processToken(server, jwt),
       oauth.OperationProcessingError,
     );
     assert.equal((err as oauth.OperationProcessingError).code, code, what);
@@ -809,12 +729,7 @@ Deno.test("processAuthorizationCodeResponse() refuses an encrypted ID token with
   const jwe = await encrypt(await server.idToken(), pair.publicKey);
   assert.equal(jwe.split(".").length, 5);
   await assertOAuthError(
-    async () =>
-      oauth.processAuthorizationCodeResponse(
-        server.as,
-        server.client,
-        await tokenResponse(server, jwe),
-      ),
+    () => processToken(server, jwe),
     oauth.UnsupportedOperationError,
     oauth.UNSUPPORTED_OPERATION,
   );
@@ -824,12 +739,10 @@ Deno.test("processAuthorizationCodeResponse() decrypts an encrypted ID token wit
   const server = createFakeAs();
   const pair = await encryptionKeys();
   const jwe = await encrypt(await server.idToken({ nonce: "abc" }), pair.publicKey);
-  const result = await oauth.processAuthorizationCodeResponse(
-    server.as,
-    server.client,
-    await tokenResponse(server, jwe),
-    { expectedNonce: "abc", [oauth.jweDecrypt]: decrypter(pair.privateKey) },
-  );
+  const result = await processToken(server, jwe, {
+    expectedNonce: "abc",
+    [oauth.jweDecrypt]: decrypter(pair.privateKey),
+  });
   assert.equal(oauth.getValidatedIdTokenClaims(result)?.nonce, "abc");
 });
 
@@ -838,13 +751,7 @@ Deno.test("processAuthorizationCodeResponse() still validates the claims of a de
   const pair = await encryptionKeys();
   const jwe = await encrypt(await server.idToken({ aud: "someone-else" }), pair.publicKey);
   await assertOAuthError(
-    async () =>
-      oauth.processAuthorizationCodeResponse(
-        server.as,
-        server.client,
-        await tokenResponse(server, jwe),
-        { [oauth.jweDecrypt]: decrypter(pair.privateKey) },
-      ),
+    () => processToken(server, jwe, { [oauth.jweDecrypt]: decrypter(pair.privateKey) }),
     oauth.OperationProcessingError,
     oauth.JWT_CLAIM_COMPARISON,
     { claim: "aud" },
@@ -856,11 +763,7 @@ Deno.test("processAuthorizationCodeResponse() still validates the claims of a de
 Deno.test("getValidatedIdTokenClaims() returns the validated claims of a processed response", async () => {
   const server = createFakeAs();
   const idToken = await server.idToken({ name: "Jane" });
-  const result = await oauth.processAuthorizationCodeResponse(
-    server.as,
-    server.client,
-    await tokenResponse(server, idToken),
-  );
+  const result = await processToken(server, idToken);
   const claims = oauth.getValidatedIdTokenClaims(result)!;
   assert.equal(claims.name, "Jane");
   assert.equal(result.id_token, idToken);
@@ -886,11 +789,7 @@ Deno.test("getValidatedIdTokenClaims() refuses an object that was not returned b
   } as oauth.TokenEndpointResponse;
   await assertTypeError(() => oauth.getValidatedIdTokenClaims(forged), "ERR_INVALID_ARG_VALUE");
   // A copy of a processed result is not the processed result.
-  const result = await oauth.processAuthorizationCodeResponse(
-    server.as,
-    server.client,
-    await tokenResponse(server, idToken),
-  );
+  const result = await processToken(server, idToken);
   await assertTypeError(
     () => oauth.getValidatedIdTokenClaims({ ...result }),
     "ERR_INVALID_ARG_VALUE",

@@ -1,11 +1,40 @@
 /**
- * Unit tests of `src/_jose.ts`: how signing and verifying map a key to Web Crypto parameters.
+ * Unit tests of `src/_jose.ts`: how signing and verifying map a key to Web Crypto parameters, JWK
+ * import, export and thumbprints (with ML-DSA's `AKP` keys), and the hash claims, checked against
+ * jose and oauth4webapi 3.8 (npm).
  */
 import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
-import { calculateJwkThumbprint, type JWK as JoseJWK } from "jose";
-import { decodeJws, jwkThumbprint, signJwt, verifySignature } from "../src/_jose.ts";
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair as joseGenerateKeyPair,
+  type JWK as JoseJWK,
+  SignJWT,
+} from "jose";
+import * as o4w from "oauth4webapi";
+import {
+  decodeJws,
+  exportPublicJwk,
+  halfHash,
+  importPublicJwk,
+  jwkThumbprint,
+  signJwt,
+  verifySignature,
+} from "../src/_jose.ts";
+import { createFakeAs } from "./_fake_as.ts";
 import { keys } from "./_keys.ts";
+
+const ML_DSA = ["ML-DSA-44", "ML-DSA-65", "ML-DSA-87"] as const;
+
+function assertInvalidSignature(err: unknown): boolean {
+  return err instanceof oauth.OperationProcessingError && err.code === oauth.INVALID_RESPONSE;
+}
+
+function assertUnsupported(err: unknown): boolean {
+  return err instanceof oauth.UnsupportedOperationError &&
+    err.code === oauth.UNSUPPORTED_OPERATION;
+}
 
 Deno.test("signJwt() signs with the key's own algorithm when the header names another", async () => {
   // A [modifyAssertion] may rewrite header.alg (oauth4webapi signs with the key regardless).
@@ -25,9 +54,59 @@ Deno.test("signJwt() and verifySignature() use the key's hash and salt", async (
     const tampered = decodeJws(`${jwt.slice(0, jwt.lastIndexOf("."))}.${"A".repeat(86)}`);
     await assert.rejects(
       verifySignature(tampered, jws.header.alg as string, key.publicKey),
-      (err) => err instanceof oauth.OperationProcessingError && err.code === oauth.INVALID_RESPONSE,
+      assertInvalidSignature,
     );
   }
+});
+
+Deno.test("signJwt() with an ML-DSA key names its parameter set; verifySignature() checks it", async () => {
+  for (const alg of ML_DSA) {
+    const pair = await oauth.generateKeyPair(alg);
+    const jwt = await signJwt({ kid: "pq" }, { sub: "x" }, pair.privateKey);
+    const jws = decodeJws(jwt);
+    assert.deepEqual(jws.header, { kid: "pq", alg });
+    await verifySignature(jws, alg, pair.publicKey);
+    const other = await oauth.generateKeyPair(alg);
+    await assert.rejects(verifySignature(jws, alg, other.publicKey), assertInvalidSignature);
+  }
+});
+
+Deno.test("importPublicJwk() imports an AKP JWK (alg, pub) and verifies what jose signs with ML-DSA", async () => {
+  for (const alg of ML_DSA) {
+    const pair = await joseGenerateKeyPair(alg, { extractable: true });
+    const jwt = await new SignJWT({ sub: "pq" }).setProtectedHeader({ alg, kid: "k" }).sign(
+      pair.privateKey,
+    );
+    // jose's private JWK (with priv): only the public members are imported.
+    const privateJwk = await exportJWK(pair.privateKey) as oauth.JWK;
+    assert.equal(typeof privateJwk.priv, "string");
+    const publicJwk = { ...await exportJWK(pair.publicKey), kid: "k", use: "sig" } as oauth.JWK;
+    for (const jwk of [publicJwk, privateJwk]) {
+      const key = await importPublicJwk(jwk, alg);
+      assert.equal(key.type, "public");
+      assert.deepEqual(key.usages, ["verify"]);
+      await verifySignature(decodeJws(jwt), alg, key);
+    }
+    const [h, p] = jwt.split(".");
+    const forged = decodeJws(`${h}.${p}.${"A".repeat(100)}`);
+    await assert.rejects(
+      verifySignature(forged, alg, await importPublicJwk(publicJwk, alg)),
+      assertInvalidSignature,
+    );
+  }
+});
+
+Deno.test("importPublicJwk() refuses an AKP JWK without alg, or for another parameter set", async () => {
+  const jwk = await exportJWK((await joseGenerateKeyPair("ML-DSA-65")).publicKey) as oauth.JWK;
+  const { alg: _alg, ...withoutAlg } = jwk;
+  await assert.rejects(importPublicJwk(withoutAlg, "ML-DSA-65"), assertUnsupported);
+  await assert.rejects(importPublicJwk({ ...jwk }, "ML-DSA-44"), assertUnsupported);
+  await assert.rejects(
+    importPublicJwk({ ...jwk, alg: "ML-DSA-44" }, "ML-DSA-44"),
+    assertUnsupported,
+  );
+  await assert.rejects(importPublicJwk({ ...jwk }, "ES256"), assertUnsupported);
+  await importPublicJwk({ ...jwk }, "ML-DSA-65"); // the legitimate variant
 });
 
 Deno.test("jwkThumbprint() matches RFC 7638 §3.1's example", async () => {
@@ -71,6 +150,66 @@ Deno.test("jwkThumbprint() equals jose's calculateJwkThumbprint for generated ke
   }
   const oct = { kty: "oct", k: "GawgguFyGrWKav7AX4VKUg" };
   assert.equal(await jwkThumbprint(oct), await calculateJwkThumbprint(oct, "sha256"));
+});
+
+Deno.test("exportPublicJwk() and jwkThumbprint() of ML-DSA keys: alg, kty and pub, as jose computes", async () => {
+  for (const alg of ML_DSA) {
+    const pair = await oauth.generateKeyPair(alg);
+    const jwk = await exportPublicJwk(pair.publicKey);
+    assert.deepEqual(Object.keys(jwk), ["alg", "kty", "pub"]);
+    assert.equal(jwk.alg, alg);
+    assert.equal(jwk.kty, "AKP");
+    const expected = await calculateJwkThumbprint(jwk as JoseJWK, "sha256");
+    assert.equal(await jwkThumbprint({ ...jwk, kid: "ignored", use: "sig" }), expected);
+    // RFC 7638 §3.2 for AKP: alg is a required member, so another parameter set is another print.
+    const otherSet = alg === "ML-DSA-44" ? "ML-DSA-87" : "ML-DSA-44";
+    assert.notEqual(await jwkThumbprint({ ...jwk, alg: otherSet }), expected);
+    await assert.rejects(
+      jwkThumbprint({ kty: "AKP", pub: jwk.pub }),
+      (err) =>
+        err instanceof TypeError && (err as { code?: string }).code === "ERR_INVALID_ARG_VALUE",
+    );
+  }
+});
+
+Deno.test("halfHash() makes oauth4webapi's c_hash and s_hash for every algorithm of JWS_ALGORITHMS", async () => {
+  // oauth4webapi validates a code id_token response signed and hashed here: the same hash per
+  // alg (SHA-2 of the alg's size, SHA-512 for Ed25519, SHAKE256 for ML-DSA).
+  const code = "SplxlOBeZQQYbYS6WxSbIA";
+  const state = "af0ifjsldkj";
+  const nonce = "n-0S6_WzA2Mj";
+  for (const alg of Object.keys(oauth.JWS_ALGORITHMS)) {
+    const server = createFakeAs();
+    const pair = await oauth.generateKeyPair(alg);
+    const jwk = { ...await exportPublicJwk(pair.publicKey), kid: "k", alg, use: "sig" };
+    server.jwks = { keys: [jwk] };
+    const idToken = await server.idToken(
+      {
+        nonce,
+        c_hash: await halfHash(code, alg),
+        s_hash: await halfHash(state, alg),
+        auth_time: Math.floor(Date.now() / 1000),
+      },
+      { alg, kid: "k" },
+      { privateKey: pair.privateKey, alg, kid: "k" },
+    );
+    const params = new URLSearchParams({ code, state, id_token: idToken, iss: server.issuer });
+    const client = { ...server.client, id_token_signed_response_alg: alg };
+    const result = await o4w.validateCodeIdTokenResponse(
+      server.as as o4w.AuthorizationServer,
+      client,
+      params,
+      nonce,
+      state,
+      undefined,
+      { [o4w.customFetch]: server.fetch },
+    );
+    assert.equal(result.get("code"), code, alg);
+    const other = await halfHash("another code", alg);
+    assert.notEqual(other, await halfHash(code, alg));
+  }
+  await assert.rejects(halfHash(code, "HS256"), assertUnsupported);
+  await assert.rejects(halfHash(code, "none"), assertUnsupported);
 });
 
 Deno.test("jwkThumbprint() escapes members as JSON and ignores member order", async () => {

@@ -17,6 +17,8 @@
  * @module
  */
 
+import { moduleGraph, relative } from "./_module_graph.ts";
+
 const ROOT = new URL("../", import.meta.url);
 const SOURCE_ENTRY = new URL("src/index.ts", ROOT).href;
 const SHIPPED_ENTRY = new URL("mod.ts", ROOT).href;
@@ -35,11 +37,6 @@ interface DenoConfig {
   exports?: Record<string, string>;
 }
 
-interface GraphModule {
-  specifier: string;
-  dependencies?: { code?: { specifier: string } }[];
-}
-
 async function readConfig(): Promise<DenoConfig> {
   return JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
 }
@@ -52,33 +49,6 @@ async function testFiles(dir = new URL("tests/", ROOT)): Promise<string[]> {
     else if (entry.name.endsWith("_test.ts")) found.push(new URL(entry.name, dir).href);
   }
   return found.sort();
-}
-
-/** The module graph of all test files at once (code dependencies only). */
-async function moduleGraph(files: string[]): Promise<Map<string, string[]>> {
-  const dir = await Deno.makeTempDir({ prefix: "authlane-graph-" });
-  try {
-    const root = `${dir}/all_tests.ts`;
-    await Deno.writeTextFile(root, files.map((f) => `import ${JSON.stringify(f)};\n`).join(""));
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["info", "--json", "--config", new URL("deno.json", ROOT).pathname, root],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!output.success) {
-      throw new Error(`deno info failed:\n${new TextDecoder().decode(output.stderr)}`);
-    }
-    const info = JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: GraphModule[] };
-    const graph = new Map<string, string[]>();
-    for (const module of info.modules) {
-      const deps = (module.dependencies ?? []).flatMap((d) => d.code ? [d.code.specifier] : []);
-      graph.set(module.specifier, deps);
-    }
-    return graph;
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 /**
@@ -106,10 +76,6 @@ function blocker(
     }
   }
   return undefined;
-}
-
-function relative(url: string): string {
-  return url.startsWith(ROOT.href) ? url.slice(ROOT.href.length) : url;
 }
 
 async function denoTest(args: string[], entry: "sources" | "shipped"): Promise<boolean> {

@@ -327,7 +327,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     details:
       "Listens on http://127.0.0.1:PORT/callback, prints the authorization URL to open, waits\n" +
       "for the redirect, then redeems the code and validates the ID token.\n" +
-      "Without --issuer, runs against the embedded test provider and signs in automatically.",
+      "In the repository (deno task cli), without --issuer, runs against an embedded test\n" +
+      "provider and signs in automatically.",
     flags: [
       ...SERVER,
       ...CLIENT,
@@ -356,8 +357,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "Device authorization grant (RFC 8628)",
     usage: "[--issuer URL --client-id ID]",
     details: "Shows the user code, then polls the token endpoint, honouring interval and\n" +
-      "slow_down. Without --issuer, runs against the embedded test provider, which approves\n" +
-      "the code automatically.",
+      "slow_down. In the repository (deno task cli), without --issuer, runs against an embedded\n" +
+      "test provider, which approves the code automatically.",
     flags: [...SERVER, ...CLIENT, ...REQUEST],
   },
   {
@@ -509,8 +510,8 @@ export function mainHelp(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "Without --issuer, login and device run against an embedded test provider",
-    "(available in a source checkout: deno task cli login).",
+    "In the repository, `deno task cli login` (or device) without --issuer runs against an",
+    "embedded test provider; elsewhere --issuer is required.",
     "Secrets: use --client-secret-env/--client-secret-file and --token-env/--token-file.",
     EXIT_CODES_HELP,
     "Run 'authlane <command> --help' for a command's flags.",

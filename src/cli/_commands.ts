@@ -2,7 +2,7 @@
  * The CLI's command table and the commands that are one request each: `discover` (OIDC Discovery
  * 1.0 §4 / RFC 8414 §3), `client-credentials` (RFC 6749 §4.4), `refresh` (§6), `token-exchange`
  * (RFC 8693 §2), `introspect` (RFC 7662 §2), `revoke` (RFC 7009 §2), `userinfo` (OIDC Core §5.3)
- * and `decode` (RFC 7519, see `_jwt.ts`). `login` and `device` live in their own files.
+ * and `decode` (RFC 7519). `login`, `device` and `decode` live in their own files.
  *
  * @module
  */
@@ -14,9 +14,9 @@ import { type Flags, UsageError } from "./_args.ts";
 import { openSession, readFile, type Session, type SessionNeeds } from "./_context.ts";
 import { device } from "./_device.ts";
 import type { CliIo } from "./_io.ts";
-import { decodeJwt, validateJwt } from "./_jwt.ts";
+import { decode } from "./_decode.ts";
 import { login } from "./_login.ts";
-import { formatRecord, formatTimes, type Output } from "./_output.ts";
+import { formatRecord, type Output } from "./_output.ts";
 import {
   noPositionals,
   printTokens,
@@ -198,43 +198,4 @@ async function userinfo(session: Session, flags: Flags, io: CliIo, out: Output):
   );
   const record: Record<string, unknown> = { ...result };
   out.result(record, () => formatRecord(record));
-}
-
-// ---------------------------------------------------------------------------------------------
-// decode
-
-async function decode(flags: Flags, io: CliIo, out: Output): Promise<void> {
-  const jwt = decodeJwt(await readToken(flags, io, "JWT"));
-  const now = Math.floor(Date.now() / 1000);
-  const issuer = flags.string("issuer");
-  if (issuer === undefined && flags.has("audience")) {
-    throw new UsageError("--audience checks need --issuer");
-  }
-  let validated: Awaited<ReturnType<typeof validateJwt>> | undefined;
-  if (issuer !== undefined) {
-    const session = await openSession(flags, io, out, {});
-    try {
-      validated = await validateJwt(jwt, session.as, session.plainHttp, {
-        audience: flags.string("audience"),
-        now,
-      });
-    } finally {
-      await session.close();
-    }
-  }
-  out.result(
-    { header: jwt.header, claims: jwt.claims, ...(validated ? { validated } : {}) },
-    () => {
-      let text = `Header:\n${JSON.stringify(jwt.header, null, 2)}\n\n` +
-        `Claims:\n${JSON.stringify(jwt.claims, null, 2)}\n`;
-      const times = formatTimes(jwt.claims, now);
-      if (times !== "") text += `\n${times}`;
-      text += validated === undefined
-        ? "\nNot validated (pass --issuer to check the signature, iss and exp).\n"
-        : `\nValid: ${validated.alg} signature by ${
-          validated.kid === undefined ? "a key" : `key ${validated.kid}`
-        } of ${validated.jwks_uri}; iss is ${validated.issuer}; not expired.\n`;
-      return text;
-    },
-  );
 }

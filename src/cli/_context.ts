@@ -12,7 +12,6 @@ import * as oauth from "../../mod.ts";
 import { type Flags, UsageError } from "./_args.ts";
 import type { CliIo, EmbeddedProvider } from "./_io.ts";
 import type { Output } from "./_output.ts";
-import { startEmbeddedProvider } from "./_embedded.ts";
 
 /** The environment variable read for the client secret when no flag names a source. */
 export const SECRET_ENV = "AUTHLANE_CLIENT_SECRET";
@@ -80,10 +79,16 @@ export async function openSession(
     let embedded: EmbeddedProvider | undefined;
     let issuerFlag = flags.string("issuer");
     if (issuerFlag === undefined) {
-      if (!needs.embedded) throw new UsageError("--issuer is required");
-      embedded = await startEmbeddedProvider(io, out);
+      if (!needs.embedded || io.embedded === undefined) {
+        throw new UsageError("--issuer is required");
+      }
+      embedded = await io.embedded();
       closers.push(() => embedded!.close());
       issuerFlag = embedded.issuer;
+      out.info(
+        `No --issuer given: using the embedded test provider at ${embedded.issuer} ` +
+          `(client ${embedded.clientId}).`,
+      );
     }
     const insecure = embedded !== undefined || flags.boolean("insecure");
     const issuer = parseUrl(issuerFlag, "--issuer");
@@ -93,10 +98,9 @@ export async function openSession(
     const caPath = flags.string("ca");
     const ca = caPath === undefined ? undefined : await readFile(io, caPath, "--ca");
     if (ca !== undefined) {
-      const httpClient = Deno.createHttpClient({ caCerts: [ca] });
-      closers.push(() => httpClient.close());
-      plainHttp[oauth.customFetch] = (url, init) =>
-        fetch(url, { ...init, body: init.body as BodyInit | undefined, client: httpClient });
+      const trusting = io.trustingFetch(ca);
+      closers.push(() => trusting.close());
+      plainHttp[oauth.customFetch] = (url, init) => trusting.fetch(url, init as RequestInit);
     }
 
     const as = await discover(issuer, plainHttp);
@@ -349,28 +353,44 @@ async function clientAuthentication(
 // ---------------------------------------------------------------------------------------------
 // Private keys (RFC 7523 client assertions)
 
-type SignAlgorithm = RsaHashedImportParams | EcKeyImportParams | Algorithm;
+type Algorithms = typeof oauth.JWS_ALGORITHMS;
+type Alg = keyof Algorithms;
 
-/** Web Crypto import parameters of a JWS algorithm, or `undefined` when unsupported. */
-function importParams(alg: string): SignAlgorithm | undefined {
-  const hash = `SHA-${alg.slice(2)}`;
-  if (/^RS(256|384|512)$/.test(alg)) return { name: "RSASSA-PKCS1-v1_5", hash };
-  if (/^PS(256|384|512)$/.test(alg)) return { name: "RSA-PSS", hash };
-  const curve = { ES256: "P-256", ES384: "P-384", ES512: "P-521" }[alg];
-  if (curve !== undefined) return { name: "ECDSA", namedCurve: curve };
-  if (alg === "EdDSA" || alg === "Ed25519") return { name: "Ed25519" };
-  return undefined;
+/** The algorithms authlane signs with, from the library's table. */
+const SIGNING_ALGS = (Object.keys(oauth.JWS_ALGORITHMS) as Alg[]).filter((alg) =>
+  oauth.JWS_ALGORITHMS[alg].sign
+);
+
+function signingAlg(alg: string): Alg | undefined {
+  return (SIGNING_ALGS as string[]).includes(alg) ? alg as Alg : undefined;
 }
 
-/** Algorithms tried, in order, for a PEM key without `--alg`. */
-const GUESSES = ["ES256", "ES384", "ES512", "Ed25519", "RS256"];
-
+/**
+ * The algorithm a private JWK without `alg` signs with: the first signing algorithm of its key
+ * type and curve (RS256 for RSA, since RSA-PSS and the hash are not in the key). An `AKP` key
+ * always names its parameter set.
+ */
 function algFromJwk(jwk: JsonWebKey & { alg?: string }): string | undefined {
   if (typeof jwk.alg === "string") return jwk.alg;
-  if (jwk.kty === "RSA") return "RS256";
-  if (jwk.kty === "EC") return { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" }[jwk.crv!];
-  if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "Ed25519";
-  return undefined;
+  return SIGNING_ALGS.find((alg) => {
+    const { kty, crv } = oauth.JWS_ALGORITHMS[alg];
+    return kty !== "AKP" && kty === jwk.kty && crv === jwk.crv;
+  });
+}
+
+/**
+ * The algorithms tried, in order, for a PEM key without `--alg`: one per kind of key (the first
+ * signing algorithm of each key type and curve; ML-DSA's parameter set is the key's kind).
+ */
+function guesses(): Alg[] {
+  const seen = new Set<string>();
+  return SIGNING_ALGS.filter((alg) => {
+    const { kty, crv } = oauth.JWS_ALGORITHMS[alg];
+    const kind = kty === "AKP" ? alg : `${kty} ${crv}`;
+    if (seen.has(kind)) return false;
+    seen.add(kind);
+    return true;
+  });
 }
 
 /**
@@ -385,21 +405,26 @@ async function importPrivateKey(io: CliIo, path: string, flags: Flags): Promise<
   let data: JsonWebKey | ArrayBuffer;
   let candidates: string[];
   if (text.startsWith("{")) {
-    let jwk: JsonWebKey & { alg?: string; kid?: string };
+    let jwk: JsonWebKey & { alg?: string; kid?: string; priv?: string };
     try {
       jwk = JSON.parse(text);
     } catch {
       throw new UsageError("--private-key: the file is neither PEM nor JSON");
     }
-    if (typeof jwk !== "object" || jwk === null || typeof jwk.d !== "string") {
+    if (
+      typeof jwk !== "object" || jwk === null ||
+      (typeof jwk.d !== "string" && typeof jwk.priv !== "string")
+    ) {
       throw new UsageError("--private-key: the JWK is not a private key");
     }
     kid ??= typeof jwk.kid === "string" ? jwk.kid : undefined;
     const alg = algFlag ?? algFromJwk(jwk);
     if (alg === undefined) throw new UsageError("--private-key: pass --alg for this JWK");
+    // An AKP key's alg names its parameter set and stays (Web Crypto checks it); other keys' alg
+    // may name a JWS algorithm their Web Crypto import does not (RS256 for an RSA-PSS import).
     const { alg: _alg, key_ops: _ops, use: _use, kid: _kid, ...bare } = jwk;
     format = "jwk";
-    data = bare;
+    data = jwk.kty === "AKP" ? { ...bare, alg: jwk.alg } as JsonWebKey : bare;
     candidates = [alg];
   } else {
     const match = /-----BEGIN PRIVATE KEY-----([\s\S]*?)-----END PRIVATE KEY-----/.exec(text);
@@ -418,11 +443,12 @@ async function importPrivateKey(io: CliIo, path: string, flags: Flags): Promise<
     }
     format = "pkcs8";
     data = der.buffer;
-    candidates = algFlag === undefined ? GUESSES : [algFlag];
+    candidates = algFlag === undefined ? guesses() : [algFlag];
   }
-  for (const alg of candidates) {
-    const params = importParams(alg);
-    if (params === undefined) throw new UsageError(`--alg ${alg} is not supported`);
+  for (const candidate of candidates) {
+    const alg = signingAlg(candidate);
+    if (alg === undefined) throw new UsageError(`--alg ${candidate} is not supported`);
+    const params = oauth.JWS_ALGORITHMS[alg].key;
     try {
       const key = format === "jwk"
         ? await crypto.subtle.importKey("jwk", data as JsonWebKey, params, false, ["sign"])
@@ -434,7 +460,7 @@ async function importPrivateKey(io: CliIo, path: string, flags: Flags): Promise<
   }
   throw new UsageError(
     algFlag === undefined
-      ? "--private-key: the key is not an RSA, P-256, P-384, P-521 or Ed25519 private key"
+      ? `--private-key: the key is not a private key of ${guesses().join(", ")}`
       : `--private-key: the key does not fit --alg ${algFlag}`,
   );
 }

@@ -1,12 +1,18 @@
 /**
  * The CLI's window on the world: output streams, environment, files, stdin, the clock used
- * between device-flow polls, and the embedded test provider. `main()` takes these as a value so
- * tests run the CLI in-process with captured output and no real waiting.
+ * between device-flow polls, the loopback listener of `login`, the HTTP client that trusts
+ * `--ca`, and an optional embedded provider. `main()` takes these as a value so tests run the CLI
+ * in-process with captured output, no real waiting and no sockets they do not test, and so the
+ * repository's `deno task cli` can plug in a provider the published CLI does not ship.
  *
  * @module
  */
 
-/** The embedded test provider the CLI uses for `login` and `device` when no `--issuer` is given. */
+/**
+ * An OpenID Provider the CLI runs `login` and `device` against when no `--issuer` is given. The
+ * published CLI has none (`--issuer` is then required); the repository's `deno task cli`
+ * (tools/cli.ts) passes one built on its oidc-provider test harness.
+ */
 export interface EmbeddedProvider {
   /** Its issuer identifier (`http://127.0.0.1:PORT`). */
   readonly issuer: string;
@@ -21,6 +27,22 @@ export interface EmbeddedProvider {
   approveDeviceCode(userCode: string): Promise<void>;
   /** Stops the provider. */
   close(): Promise<void>;
+}
+
+/** A running loopback listener (see {@link CliIo.listen}). */
+export interface CliListener {
+  /** The port it listens on. */
+  readonly port: number;
+  /** Stops it. */
+  close(): Promise<void>;
+}
+
+/** A `fetch` for `[customFetch]`, and how to release what it holds. */
+export interface CliFetch {
+  /** Sends a request. */
+  fetch(url: string, init: RequestInit): Promise<Response>;
+  /** Releases its connections. */
+  close(): void;
 }
 
 /** Everything the CLI reads from or writes to outside its arguments. */
@@ -42,10 +64,20 @@ export interface CliIo {
   /** The clock device-flow deadlines are counted on, in milliseconds. @default Date.now */
   now(): number;
   /**
-   * Starts the embedded test provider; `start` is the built-in way. Replace it to watch or wrap
-   * the provider (tests do). @default (start) => start()
+   * Starts `login`'s loopback redirect listener (RFC 8252 §7.3) on 127.0.0.1 and `port` (0: any
+   * free port), answering each request with `handler`. Throws `Deno.errors.AddrInUse` when the
+   * port is taken. @default Deno.serve
    */
-  embedded(start: () => Promise<EmbeddedProvider>): Promise<EmbeddedProvider>;
+  listen(port: number, handler: (request: Request) => Response): CliListener;
+  /**
+   * The HTTP client for requests that must trust `ca` (the PEM text of `--ca`) besides the
+   * system's roots. @default fetch over Deno.createHttpClient({ caCerts: [ca] })
+   */
+  trustingFetch(ca: string): CliFetch;
+  /**
+   * Starts the provider used when no `--issuer` is given. @default none: `--issuer` is required
+   */
+  embedded?: () => Promise<EmbeddedProvider>;
 }
 
 const encoder = new TextEncoder();
@@ -55,8 +87,22 @@ function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string
   while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
 }
 
+function listenOnLoopback(port: number, handler: (request: Request) => Response): CliListener {
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handler);
+  return { port: server.addr.port, close: () => server.shutdown() };
+}
+
+function fetchTrusting(ca: string): CliFetch {
+  const client = Deno.createHttpClient({ caCerts: [ca] });
+  return {
+    fetch: (url, init) => fetch(url, { ...init, client }),
+    close: () => client.close(),
+  };
+}
+
 /**
- * Completes a partial {@link CliIo} with the process's own streams, environment and files.
+ * Completes a partial {@link CliIo} with the process's own streams, environment, files and
+ * network.
  *
  * @param io The parts to replace.
  * @returns A complete I/O object.
@@ -72,6 +118,8 @@ export function resolveIo(io: Partial<CliIo> = {}): CliIo {
     sleep: io.sleep ??
       ((milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds))),
     now: io.now ?? (() => Date.now()),
-    embedded: io.embedded ?? ((start) => start()),
+    listen: io.listen ?? listenOnLoopback,
+    trustingFetch: io.trustingFetch ?? fetchTrusting,
+    embedded: io.embedded,
   };
 }

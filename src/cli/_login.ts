@@ -10,7 +10,7 @@
 import * as oauth from "../../mod.ts";
 import { type Flags, UsageError } from "./_args.ts";
 import { type Session, withDpopRetry } from "./_context.ts";
-import type { CliIo } from "./_io.ts";
+import type { CliIo, CliListener } from "./_io.ts";
 import type { Output } from "./_output.ts";
 import {
   missingMetadata,
@@ -35,43 +35,35 @@ function callbackPage(failed: boolean): string {
 /** The loopback redirect listener (RFC 8252 §7.3): one callback, then it stops. */
 class CallbackListener implements AsyncDisposable {
   readonly port: number;
-  #server: Deno.HttpServer<Deno.NetAddr>;
-  #received: PromiseWithResolvers<URL>;
+  #listener: CliListener;
+  #received = Promise.withResolvers<URL>();
+  #done = false;
 
-  private constructor(
-    server: Deno.HttpServer<Deno.NetAddr>,
-    received: PromiseWithResolvers<URL>,
-  ) {
-    this.#server = server;
-    this.#received = received;
-    this.port = server.addr.port;
-  }
-
-  static start(port: number): CallbackListener {
-    const received = Promise.withResolvers<URL>();
-    let done = false;
-    let server: Deno.HttpServer<Deno.NetAddr>;
+  constructor(io: CliIo, port: number) {
     try {
-      server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, (request) => {
-        const url = new URL(request.url);
-        if (url.pathname !== CALLBACK_PATH || request.method !== "GET") {
-          return new Response("not found", { status: 404 });
-        }
-        if (done) return new Response("already received", { status: 409 });
-        done = true;
-        received.resolve(url);
-        const failed = url.searchParams.has("error");
-        return new Response(callbackPage(failed), {
-          headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
-        });
-      });
+      this.#listener = io.listen(port, (request) => this.handle(request));
     } catch (err) {
       if (err instanceof Deno.errors.AddrInUse) {
         throw new UsageError(`--port ${port}: the port is in use`);
       }
       throw err;
     }
-    return new CallbackListener(server, received);
+    this.port = this.#listener.port;
+  }
+
+  /** Answers one request to the listener: the first GET of the callback path is the redirect. */
+  handle(request: Request): Response {
+    const url = new URL(request.url);
+    if (url.pathname !== CALLBACK_PATH || request.method !== "GET") {
+      return new Response("not found", { status: 404 });
+    }
+    if (this.#done) return new Response("already received", { status: 409 });
+    this.#done = true;
+    this.#received.resolve(url);
+    const failed = url.searchParams.has("error");
+    return new Response(callbackPage(failed), {
+      headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+    });
   }
 
   /** The redirect URI to register and send. */
@@ -96,7 +88,7 @@ class CallbackListener implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.#server.shutdown();
+    await this.#listener.close();
   }
 }
 
@@ -119,7 +111,7 @@ function parseSeconds(value: string | undefined, fallback: number, flag: string)
 export async function login(
   session: Session,
   flags: Flags,
-  _io: CliIo,
+  io: CliIo,
   out: Output,
 ): Promise<void> {
   noPositionals(flags);
@@ -132,7 +124,7 @@ export async function login(
     embedded === undefined ? "openid" : "openid profile email",
   );
 
-  await using listener = CallbackListener.start(port);
+  await using listener = new CallbackListener(io, port);
   const redirectUri = listener.redirectUri;
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
@@ -176,10 +168,10 @@ export async function login(
   out.info(`Waiting for the redirect to ${redirectUri} ...`);
   if (embedded !== undefined) {
     out.info("(embedded provider: signing in as alice automatically)");
-    // Drive the provider's pages as a browser would, then deliver its redirect to the listener.
+    // Drive the provider's pages as a browser would, then hand its redirect to the listener as
+    // the browser's request.
     const target = await embedded.login(authorizationUrl);
-    const delivered = await fetch(target, { redirect: "manual" });
-    await delivered.body?.cancel();
+    await listener.handle(new Request(target)).body?.cancel();
   }
   const callback = await listener.wait(timeout);
 

@@ -117,25 +117,15 @@ export function describeError(err: unknown): DescribedError {
   if (err instanceof ProtocolError) {
     return { exitCode: EXIT.protocol, message: err.message, fields: err.fields };
   }
-  if (err instanceof oauth.ResponseBodyError) {
+  if (err instanceof oauth.ResponseBodyError || err instanceof oauth.AuthorizationResponseError) {
+    // An OAuth error response (RFC 6749 §5.2) from the token endpoint or the redirect (§4.1.2.1).
     return {
       exitCode: EXIT.protocol,
       message: err.message,
       fields: withoutUndefined({
         error: err.error,
         error_description: err.error_description,
-        status: err.status,
-        code: err.code,
-      }),
-    };
-  }
-  if (err instanceof oauth.AuthorizationResponseError) {
-    return {
-      exitCode: EXIT.protocol,
-      message: err.message,
-      fields: withoutUndefined({
-        error: err.error,
-        error_description: err.error_description,
+        status: err instanceof oauth.ResponseBodyError ? err.status : undefined,
         code: err.code,
       }),
     };

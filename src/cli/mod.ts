@@ -15,9 +15,9 @@
  * failed validation; the output names `error`, `error_description` and `code`), `1` anything
  * else. Results go to stdout; instructions, progress and errors to stderr.
  *
- * In a source checkout, `login` and `device` without `--issuer` run against an embedded
- * oidc-provider on 127.0.0.1 and complete on their own, so `deno task cli login` shows a whole
- * flow at once.
+ * Every command needs `--issuer`. In the repository, `deno task cli` runs this CLI with an
+ * embedded oidc-provider on 127.0.0.1 passed in through `io.embedded` (tools/cli.ts), so
+ * `deno task cli login` and `deno task cli device` without `--issuer` complete on their own.
  *
  * @example Sign in against your provider
  * ```sh
@@ -45,10 +45,16 @@
 
 import { commandHelp, COMMANDS, Flags, mainHelp, parseArgs, UsageError } from "./_args.ts";
 import { COMMAND_RUNNERS } from "./_commands.ts";
-import { type CliIo, type EmbeddedProvider, resolveIo } from "./_io.ts";
+import {
+  type CliFetch,
+  type CliIo,
+  type CliListener,
+  type EmbeddedProvider,
+  resolveIo,
+} from "./_io.ts";
 import { EXIT, Output } from "./_output.ts";
 
-export type { CliIo, EmbeddedProvider };
+export type { CliFetch, CliIo, CliListener, EmbeddedProvider };
 
 /**
  * Runs the CLI with `args` (the arguments after the program name) and returns its exit code.
@@ -58,8 +64,9 @@ export type { CliIo, EmbeddedProvider };
  * `Deno.exit`, so it can be run in-process with captured I/O.
  *
  * @param args The command line, e.g. `["login", "--issuer", "https://id.example.com"]`.
- * @param io Replacements for the process's streams, environment, files, timer and embedded
- *   provider; anything left out uses the real one.
+ * @param io Replacements for the process's streams, environment, files, timer, loopback
+ *   listener and `--ca` HTTP client, and an embedded provider for `login` and `device` without
+ *   `--issuer`; anything left out uses the real one (and no embedded provider).
  * @returns `0` on success, `2` for a usage error, `3` for a protocol error, `1` otherwise.
  * @example Usage
  * ```ts

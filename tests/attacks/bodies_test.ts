@@ -242,65 +242,168 @@ Deno.test("duplicate keys: a token response repeating a member is judged by its 
   assert.equal(result.token_type, "dpop");
 });
 
-Deno.test("duplicate keys: an ID token repeating aud is judged by its last value (RFC 7515 §5.2, RFC 7519 §4)", async () => {
-  const server = createFakeAs();
-  const claims = JSON.stringify(server.idTokenClaims()).slice(0, -1);
-  const otherLast = await server.signWith(
-    { alg: "ES256", kid: server.key.kid },
-    `${claims},"aud":"other-client"}`,
-  );
-  await assertOAuthError(
-    () =>
-      oauth.processGenericTokenEndpointResponse(
-        server.as,
-        server.client,
-        body(
-          JSON.stringify({ access_token: "at", token_type: "Bearer", id_token: otherLast }),
-          200,
-        ),
-      ),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "aud" },
-  );
-});
+/** A hostile ID token in an otherwise honest token response; the processor must refuse it. */
+interface HostileIdToken {
+  name: string;
+  token: (server: FakeAs) => Promise<string>;
+  error: typeof oauth.OperationProcessingError | typeof oauth.UnsupportedOperationError;
+  code: string;
+  cause?: Record<string, unknown>;
+}
 
-Deno.test("duplicate keys: a JWS header repeating alg with none last is refused", async () => {
-  const server = createFakeAs();
-  const token = await server.signWith(
-    '{"alg":"ES256","kid":"es256","alg":"none"}',
-    JSON.stringify(server.idTokenClaims()),
-    "ES256",
-  );
-  await assertOAuthError(
-    () =>
-      oauth.processGenericTokenEndpointResponse(
-        server.as,
-        server.client,
-        body(JSON.stringify({ access_token: "at", token_type: "Bearer", id_token: token }), 200),
+/** A JWS over `payload` with the server's key and a plain `{ alg, kid }` header. */
+function signPayload(server: FakeAs, payload: string): Promise<string> {
+  return server.signWith({ alg: "ES256", kid: server.key.kid }, payload);
+}
+
+const HOSTILE_ID_TOKENS: HostileIdToken[] = [
+  {
+    name:
+      "duplicate keys: an ID token repeating aud is judged by its last value (RFC 7515 §5.2, RFC 7519 §4)",
+    token: (server) => {
+      const claims = JSON.stringify(server.idTokenClaims()).slice(0, -1);
+      return signPayload(server, `${claims},"aud":"other-client"}`);
+    },
+    error: oauth.OperationProcessingError,
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: { claim: "aud" },
+  },
+  {
+    name: "duplicate keys: a JWS header repeating alg with none last is refused",
+    token: (server) =>
+      server.signWith(
+        '{"alg":"ES256","kid":"es256","alg":"none"}',
+        JSON.stringify(server.idTokenClaims()),
+        "ES256",
       ),
-    oauth.UnsupportedOperationError,
-    oauth.UNSUPPORTED_OPERATION,
-  );
-});
+    error: oauth.UnsupportedOperationError,
+    code: oauth.UNSUPPORTED_OPERATION,
+  },
+  {
+    name: "__proto__ keys: ID token claims cannot take iss or aud from __proto__",
+    token: (server) => {
+      const { iss: _iss, aud: _aud, ...rest } = server.idTokenClaims();
+      const proto = JSON.stringify({ iss: server.issuer, aud: "client", polluted: 1 });
+      return signPayload(server, JSON.stringify(rest).replace(/^\{/, `{"__proto__":${proto},`));
+    },
+    error: oauth.OperationProcessingError,
+    code: oauth.INVALID_RESPONSE,
+    cause: { claim: "iss" },
+  },
+  {
+    name: "__proto__ keys: a JWS header cannot take alg from __proto__",
+    token: (server) =>
+      server.signWith(
+        '{"__proto__":{"alg":"ES256"},"kid":"es256"}',
+        JSON.stringify(server.idTokenClaims()),
+        "ES256",
+      ),
+    error: oauth.OperationProcessingError,
+    code: oauth.INVALID_RESPONSE,
+  },
+  {
+    name: "enormous numbers: an ID token exp that overflows to Infinity is refused as a claim type",
+    token: (server) =>
+      signPayload(
+        server,
+        JSON.stringify(server.idTokenClaims({ exp: 0 })).replace('"exp":0', '"exp":1e400'),
+      ),
+    error: oauth.OperationProcessingError,
+    code: oauth.INVALID_RESPONSE,
+    cause: { claim: "exp" },
+  },
+  {
+    name: "enormous strings: a JWT segment of a megabyte of junk is refused as a parse error",
+    token: () => Promise.resolve(`${b64u('{"alg":"ES256"}')}.${"!".repeat(900 * 1024)}.sig`),
+    error: oauth.OperationProcessingError,
+    code: oauth.PARSE_ERROR,
+  },
+];
+
+for (const attack of HOSTILE_ID_TOKENS) {
+  Deno.test(attack.name, async () => {
+    const server = createFakeAs();
+    const idToken = await attack.token(server);
+    await assertOAuthError(
+      () =>
+        oauth.processGenericTokenEndpointResponse(
+          server.as,
+          server.client,
+          body(
+            JSON.stringify({ access_token: "at", token_type: "Bearer", id_token: idToken }),
+            200,
+          ),
+        ),
+      attack.error as typeof oauth.OperationProcessingError,
+      attack.code,
+      attack.cause,
+    );
+    assertPrototypeClean();
+  });
+}
+
+/** Token response bodies no honest server sends; each is refused. */
+interface HostileTokenBody {
+  name: string;
+  cases: { body: string; cause: Record<string, unknown> }[];
+  options?: oauth.ProcessTokenResponseOptions;
+  error: typeof oauth.OperationProcessingError | typeof oauth.UnsupportedOperationError;
+  code: string;
+}
+
+const HOSTILE_TOKEN_BODIES: HostileTokenBody[] = [
+  {
+    name: "__proto__ keys: a token response cannot supply access_token through __proto__",
+    cases: [{
+      body: '{"__proto__":{"access_token":"at","polluted":1},"token_type":"Bearer"}',
+      cause: { attribute: "access_token" },
+    }],
+    error: oauth.OperationProcessingError,
+    code: oauth.INVALID_RESPONSE,
+  },
+  {
+    name: "constructor keys: token types named after Object.prototype members are unsupported",
+    cases: ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"].map((type) => ({
+      body: JSON.stringify({ access_token: "at", token_type: type }),
+      cause: { token_type: type.toLowerCase() },
+    })),
+    options: { recognizedTokenTypes: {} },
+    error: oauth.UnsupportedOperationError,
+    code: oauth.UNSUPPORTED_OPERATION,
+  },
+  {
+    name: "enormous numbers: an expires_in that overflows to Infinity or is negative is refused",
+    cases: ["1e400", "-1", `1${"0".repeat(400)}`, "-1e400"].map((value) => ({
+      body: `{"access_token":"at","token_type":"Bearer","expires_in":${value}}`,
+      cause: { attribute: "expires_in" },
+    })),
+    error: oauth.OperationProcessingError,
+    code: oauth.INVALID_RESPONSE,
+  },
+];
+
+for (const attack of HOSTILE_TOKEN_BODIES) {
+  Deno.test(attack.name, async () => {
+    const server = createFakeAs();
+    for (const { body: text, cause } of attack.cases) {
+      await assertOAuthError(
+        () =>
+          oauth.processGenericTokenEndpointResponse(
+            server.as,
+            server.client,
+            body(text, 200),
+            attack.options,
+          ),
+        attack.error as typeof oauth.OperationProcessingError,
+        attack.code,
+        cause,
+      );
+    }
+    assertPrototypeClean();
+  });
+}
 
 // --- prototype members -------------------------------------------------------------------------
-
-Deno.test("__proto__ keys: a token response cannot supply access_token through __proto__", async () => {
-  const server = createFakeAs();
-  await assertOAuthError(
-    () =>
-      oauth.processGenericTokenEndpointResponse(
-        server.as,
-        server.client,
-        body('{"__proto__":{"access_token":"at","polluted":1},"token_type":"Bearer"}', 200),
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { attribute: "access_token" },
-  );
-  assertPrototypeClean();
-});
 
 Deno.test("__proto__ keys: a token response's __proto__ member stays plain data on a plain object", async () => {
   const server = createFakeAs();
@@ -320,28 +423,6 @@ Deno.test("__proto__ keys: a token response's __proto__ member stays plain data 
   assertPrototypeClean();
 });
 
-Deno.test("__proto__ keys: ID token claims cannot take iss or aud from __proto__", async () => {
-  const server = createFakeAs();
-  const { iss: _iss, aud: _aud, ...rest } = server.idTokenClaims();
-  const payload = JSON.stringify(rest).replace(
-    /^\{/,
-    `{"__proto__":${JSON.stringify({ iss: server.issuer, aud: "client", polluted: 1 })},`,
-  );
-  const token = await server.signWith({ alg: "ES256", kid: server.key.kid }, payload);
-  await assertOAuthError(
-    () =>
-      oauth.processGenericTokenEndpointResponse(
-        server.as,
-        server.client,
-        body(JSON.stringify({ access_token: "at", token_type: "Bearer", id_token: token }), 200),
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { claim: "iss" },
-  );
-  assertPrototypeClean();
-});
-
 Deno.test("__proto__ keys: validated ID token claims with a __proto__ member are a plain object", async () => {
   const server = createFakeAs();
   const payload = JSON.stringify(server.idTokenClaims()).replace(
@@ -358,25 +439,6 @@ Deno.test("__proto__ keys: validated ID token claims with a __proto__ member are
   assert.equal(Object.getPrototypeOf(claims), Object.prototype);
   assert.equal(claims.email_verified, undefined);
   assertPrototypeClean();
-});
-
-Deno.test("__proto__ keys: a JWS header cannot take alg from __proto__", async () => {
-  const server = createFakeAs();
-  const token = await server.signWith(
-    '{"__proto__":{"alg":"ES256"},"kid":"es256"}',
-    JSON.stringify(server.idTokenClaims()),
-    "ES256",
-  );
-  await assertOAuthError(
-    () =>
-      oauth.processGenericTokenEndpointResponse(
-        server.as,
-        server.client,
-        body(JSON.stringify({ access_token: "at", token_type: "Bearer", id_token: token }), 200),
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-  );
 });
 
 Deno.test("__proto__ keys: userinfo cannot take sub from __proto__", async () => {
@@ -445,62 +507,7 @@ Deno.test("__proto__ keys: a JWKS cannot take keys from __proto__", async () => 
   );
 });
 
-Deno.test("constructor keys: token types named after Object.prototype members are unsupported", async () => {
-  const server = createFakeAs();
-  for (const tokenType of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
-    await assertOAuthError(
-      () =>
-        oauth.processGenericTokenEndpointResponse(
-          server.as,
-          server.client,
-          body(JSON.stringify({ access_token: "at", token_type: tokenType }), 200),
-          { recognizedTokenTypes: {} },
-        ),
-      oauth.UnsupportedOperationError,
-      oauth.UNSUPPORTED_OPERATION,
-      { token_type: tokenType.toLowerCase() },
-    );
-  }
-});
-
 // --- enormous numbers and strings --------------------------------------------------------------
-
-Deno.test("enormous numbers: an expires_in that overflows to Infinity or is negative is refused", async () => {
-  const server = createFakeAs();
-  for (const value of ["1e400", "-1", `1${"0".repeat(400)}`, "-1e400"]) {
-    await assertOAuthError(
-      () =>
-        oauth.processGenericTokenEndpointResponse(
-          server.as,
-          server.client,
-          body(`{"access_token":"at","token_type":"Bearer","expires_in":${value}}`, 200),
-        ),
-      oauth.OperationProcessingError,
-      oauth.INVALID_RESPONSE,
-      { attribute: "expires_in" },
-    );
-  }
-});
-
-Deno.test("enormous numbers: an ID token exp that overflows to Infinity is refused as a claim type", async () => {
-  const server = createFakeAs();
-  const payload = JSON.stringify(server.idTokenClaims({ exp: 0 })).replace(
-    '"exp":0',
-    '"exp":1e400',
-  );
-  const token = await server.signWith({ alg: "ES256", kid: server.key.kid }, payload);
-  await assertOAuthError(
-    () =>
-      oauth.processGenericTokenEndpointResponse(
-        server.as,
-        server.client,
-        body(JSON.stringify({ access_token: "at", token_type: "Bearer", id_token: token }), 200),
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { claim: "exp" },
-  );
-});
 
 Deno.test("enormous numbers: a device or CIBA polling interval that overflows is refused", async () => {
   const server = createFakeAs();
@@ -541,19 +548,4 @@ Deno.test("enormous strings: a 900 KiB access token under the 1 MiB cap is retur
     body(JSON.stringify({ access_token: token, token_type: "Bearer" }), 200),
   );
   assert.equal(result.access_token.length, token.length);
-});
-
-Deno.test("enormous strings: a JWT segment of a megabyte of junk is refused as a parse error", async () => {
-  const server = createFakeAs();
-  const junk = `${b64u('{"alg":"ES256"}')}.${"!".repeat(900 * 1024)}.sig`;
-  await assertOAuthError(
-    () =>
-      oauth.processGenericTokenEndpointResponse(
-        server.as,
-        server.client,
-        body(JSON.stringify({ access_token: "at", token_type: "Bearer", id_token: junk }), 200),
-      ),
-    oauth.OperationProcessingError,
-    oauth.PARSE_ERROR,
-  );
 });

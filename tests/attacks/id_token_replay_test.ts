@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { createFakeAs, type FakeAs } from "../_fake_as.ts";
-import { b64u, generateTestKey } from "../_keys.ts";
+import { b64u, generateTestKey, type TestKey } from "../_keys.ts";
 import { authorize, type FlowSession, newSession, redeem } from "./_attack.ts";
 
 /** Left half of SHA-256, base64url: `c_hash` / `s_hash` / `at_hash` for ES256 (OIDC Core §3.3.2.11). */
@@ -34,189 +34,200 @@ async function tokenResponse(
   return await redeem(server, params, session.verifier);
 }
 
-Deno.test("ID token replay: a token whose nonce belongs to another session is refused", async () => {
-  const server = createFakeAs();
-  const victim = newSession();
-  const replayed = await server.idToken({ nonce: newSession().nonce });
-  const response = await tokenResponse(server, victim, { id_token: replayed });
-  await assertOAuthError(
-    () =>
-      oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
-        expectedNonce: victim.nonce,
-      }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "nonce", expected: victim.nonce },
-  );
-});
+/** A code flow whose token response the attacker bent; the processor must refuse it. */
+interface TokenEndpointAttack {
+  name: string;
+  /** The token response members to replace (`id_token: undefined` removes it). */
+  body: (server: FakeAs, session: FlowSession) => Promise<Record<string, unknown>>;
+  /** The processor options of the client (`undefined`: it sent no nonce). */
+  options?: (session: FlowSession) => oauth.ProcessAuthorizationCodeResponseOptions;
+  code: string;
+  cause: (server: FakeAs, session: FlowSession) => Record<string, unknown>;
+}
 
-Deno.test("ID token replay: a token carrying a nonce is refused when the session sent none", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const response = await tokenResponse(server, session, {
-    id_token: await server.idToken({ nonce: "from-elsewhere" }),
-  });
-  await assertOAuthError(
-    () => oauth.processAuthorizationCodeResponse(server.as, server.client, response),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "nonce", expected: undefined },
-  );
-});
+const withNonce = (session: FlowSession) => ({ expectedNonce: session.nonce });
 
-Deno.test("ID token replay: a response stripped of its ID token is refused when the session sent a nonce", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const response = await tokenResponse(server, session, { id_token: undefined });
-  await assertOAuthError(
-    () =>
-      oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
-        expectedNonce: session.nonce,
-      }),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { attribute: "id_token" },
-  );
-});
-
-Deno.test("ID token replay: a token issued to another client is refused by its aud", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const response = await tokenResponse(server, session, {
-    id_token: await server.idToken({ aud: "other-client", nonce: session.nonce }),
-  });
-  await assertOAuthError(
-    () =>
-      oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
-        expectedNonce: session.nonce,
-      }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "aud", expected: server.client.client_id },
-  );
-});
-
-Deno.test("ID token substitution: a token for several audiences without azp is refused", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const response = await tokenResponse(server, session, {
-    id_token: await server.idToken({
-      aud: [server.client.client_id, "other-client"],
-      nonce: session.nonce,
+const TOKEN_ENDPOINT_ATTACKS: TokenEndpointAttack[] = [
+  {
+    name: "ID token replay: a token whose nonce belongs to another session is refused",
+    body: async (server) => ({ id_token: await server.idToken({ nonce: newSession().nonce }) }),
+    options: withNonce,
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: (_, session) => ({ claim: "nonce", expected: session.nonce }),
+  },
+  {
+    name: "ID token replay: a token carrying a nonce is refused when the session sent none",
+    body: async (server) => ({ id_token: await server.idToken({ nonce: "from-elsewhere" }) }),
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: () => ({ claim: "nonce", expected: undefined }),
+  },
+  {
+    name:
+      "ID token replay: a response stripped of its ID token is refused when the session sent a nonce",
+    body: () => Promise.resolve({ id_token: undefined }),
+    options: withNonce,
+    code: oauth.INVALID_RESPONSE,
+    cause: () => ({ attribute: "id_token" }),
+  },
+  {
+    name: "ID token replay: a token issued to another client is refused by its aud",
+    body: async (server, session) => ({
+      id_token: await server.idToken({ aud: "other-client", nonce: session.nonce }),
     }),
-  });
-  await assertOAuthError(
-    () =>
-      oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
-        expectedNonce: session.nonce,
+    options: withNonce,
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: (server) => ({ claim: "aud", expected: server.client.client_id }),
+  },
+  {
+    name: "ID token substitution: a token for several audiences without azp is refused",
+    body: async (server, session) => ({
+      id_token: await server.idToken({
+        aud: [server.client.client_id, "other-client"],
+        nonce: session.nonce,
       }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "aud" },
-  );
-});
-
-Deno.test("ID token substitution: a token whose azp is another client is refused", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const response = await tokenResponse(server, session, {
-    id_token: await server.idToken({
-      aud: [server.client.client_id, "other-client"],
-      azp: "other-client",
-      nonce: session.nonce,
     }),
-  });
-  await assertOAuthError(
-    () =>
-      oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
-        expectedNonce: session.nonce,
+    options: withNonce,
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: () => ({ claim: "aud" }),
+  },
+  {
+    name: "ID token substitution: a token whose azp is another client is refused",
+    body: async (server, session) => ({
+      id_token: await server.idToken({
+        aud: [server.client.client_id, "other-client"],
+        azp: "other-client",
+        nonce: session.nonce,
       }),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "azp", expected: server.client.client_id },
-  );
-});
+    }),
+    options: withNonce,
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: (server) => ({ claim: "azp", expected: server.client.client_id }),
+  },
+  {
+    name: "ID token replay: an expired token is refused",
+    body: async (server, session) => {
+      const t = server.now();
+      return {
+        id_token: await server.idToken({ nonce: session.nonce, iat: t - 7200, exp: t - 3600 }),
+      };
+    },
+    options: withNonce,
+    code: oauth.JWT_TIMESTAMP_CHECK,
+    cause: () => ({ claim: "exp" }),
+  },
+  {
+    name: "ID token replay: a token for an authentication older than max_age is refused",
+    body: async (server, session) => ({
+      id_token: await server.idToken({ nonce: session.nonce, auth_time: server.now() - 3600 }),
+    }),
+    options: (session) => ({ expectedNonce: session.nonce, maxAge: 300 }),
+    code: oauth.JWT_TIMESTAMP_CHECK,
+    cause: () => ({ claim: "auth_time" }),
+  },
+];
 
-Deno.test("ID token replay: an expired token is refused", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const t = server.now();
-  const response = await tokenResponse(server, session, {
-    id_token: await server.idToken({ nonce: session.nonce, iat: t - 7200, exp: t - 3600 }),
+for (const attack of TOKEN_ENDPOINT_ATTACKS) {
+  Deno.test(attack.name, async () => {
+    const server = createFakeAs();
+    const session = newSession();
+    const response = await tokenResponse(server, session, await attack.body(server, session));
+    await assertOAuthError(
+      () =>
+        oauth.processAuthorizationCodeResponse(
+          server.as,
+          server.client,
+          response,
+          attack.options?.(session),
+        ),
+      oauth.OperationProcessingError,
+      attack.code,
+      attack.cause(server, session),
+    );
   });
-  await assertOAuthError(
-    () =>
-      oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
-        expectedNonce: session.nonce,
-      }),
-    oauth.OperationProcessingError,
-    oauth.JWT_TIMESTAMP_CHECK,
-    { claim: "exp" },
-  );
-});
+}
 
-Deno.test("ID token replay: a token for an authentication older than max_age is refused", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const response = await tokenResponse(server, session, {
-    id_token: await server.idToken({ nonce: session.nonce, auth_time: server.now() - 3600 }),
-  });
-  await assertOAuthError(
-    () =>
-      oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
-        expectedNonce: session.nonce,
-        maxAge: 300,
-      }),
-    oauth.OperationProcessingError,
-    oauth.JWT_TIMESTAMP_CHECK,
-    { claim: "auth_time" },
-  );
-});
+/** A front-channel `code id_token` response the attacker put together. */
+interface HybridAttack {
+  name: string;
+  /** The validator the client calls. */
+  validate: typeof oauth.validateCodeIdTokenResponse;
+  /** The code in the response. */
+  code: string;
+  /** The ID token's claims (besides the defaults) in the victim's session. */
+  claims: (session: FlowSession, code: string) => Promise<Record<string, unknown>>;
+  /** The key that signs the ID token; the server's by default. */
+  key?: (server: FakeAs) => Promise<TestKey>;
+  /** The expected error code, or `undefined` for a response that must be accepted. */
+  error?: string;
+  cause?: Record<string, unknown>;
+}
 
-Deno.test("ID token substitution: a hybrid ID token whose c_hash belongs to another code is refused", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const params = new URLSearchParams({
+const HYBRID_ATTACKS: HybridAttack[] = [
+  {
+    name:
+      "ID token substitution: a hybrid ID token whose c_hash belongs to another code is refused",
+    validate: oauth.validateCodeIdTokenResponse,
     code: "injected-code",
-    state: session.state,
-    id_token: await server.idToken({
+    claims: async (session) => ({
       nonce: session.nonce,
       c_hash: await halfHash("the-code-it-was-issued-with"),
     }),
-  });
-  await assertOAuthError(
-    () =>
-      oauth.validateCodeIdTokenResponse(
-        server.as,
-        server.client,
-        params,
-        session.nonce,
-        session.state,
-        undefined,
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "c_hash" },
-  );
-});
-
-Deno.test("ID token substitution: a detached signature whose s_hash belongs to another state is refused", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const code = "the-code";
-  const params = new URLSearchParams({
-    code,
-    state: session.state,
-    id_token: await server.idToken({
+    error: oauth.JWT_CLAIM_COMPARISON,
+    cause: { claim: "c_hash" },
+  },
+  {
+    name:
+      "ID token substitution: a detached signature whose s_hash belongs to another state is refused",
+    validate: oauth.validateDetachedSignatureResponse,
+    code: "the-code",
+    claims: async (session, code) => ({
       nonce: session.nonce,
       c_hash: await halfHash(code),
       s_hash: await halfHash("another-state"),
     }),
-  });
-  await assertOAuthError(
-    () =>
-      oauth.validateDetachedSignatureResponse(
+    error: oauth.JWT_CLAIM_COMPARISON,
+    cause: { claim: "s_hash" },
+  },
+  {
+    name: "ID token replay: a hybrid ID token replayed into another session fails the nonce check",
+    validate: oauth.validateCodeIdTokenResponse,
+    code: "the-code",
+    claims: async (_, code) => ({ nonce: newSession().nonce, c_hash: await halfHash(code) }),
+    error: oauth.JWT_CLAIM_COMPARISON,
+    cause: { claim: "nonce" },
+  },
+  {
+    name: "ID token substitution: a front-channel ID token signed by a stranger's key is refused",
+    validate: oauth.validateCodeIdTokenResponse,
+    code: "the-code",
+    claims: async (session, code) => ({ nonce: session.nonce, c_hash: await halfHash(code) }),
+    key: (server) => generateTestKey("ES256", server.key.kid),
+    error: oauth.INVALID_RESPONSE,
+  },
+  {
+    name:
+      "ID token substitution: a hybrid response with matching c_hash, nonce and signature is accepted",
+    validate: oauth.validateCodeIdTokenResponse,
+    code: "the-code",
+    claims: async (session, code) => ({ nonce: session.nonce, c_hash: await halfHash(code) }),
+  },
+];
+
+for (const attack of HYBRID_ATTACKS) {
+  Deno.test(attack.name, async () => {
+    const server = createFakeAs();
+    const session = newSession();
+    const params = new URLSearchParams({
+      code: attack.code,
+      state: session.state,
+      id_token: await server.idToken(
+        await attack.claims(session, attack.code),
+        undefined,
+        await attack.key?.(server),
+      ),
+    });
+    const validate = () =>
+      attack.validate(
         server.as,
         server.client,
         params,
@@ -224,89 +235,14 @@ Deno.test("ID token substitution: a detached signature whose s_hash belongs to a
         session.state,
         undefined,
         server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "s_hash" },
-  );
-});
-
-Deno.test("ID token replay: a hybrid ID token replayed into another session fails the nonce check", async () => {
-  const server = createFakeAs();
-  const victim = newSession();
-  const code = "the-code";
-  const params = new URLSearchParams({
-    code,
-    state: victim.state,
-    id_token: await server.idToken({ nonce: newSession().nonce, c_hash: await halfHash(code) }),
+      );
+    if (attack.error === undefined) {
+      assert.equal((await validate()).get("code"), attack.code);
+      return;
+    }
+    await assertOAuthError(validate, oauth.OperationProcessingError, attack.error, attack.cause);
   });
-  await assertOAuthError(
-    () =>
-      oauth.validateCodeIdTokenResponse(
-        server.as,
-        server.client,
-        params,
-        victim.nonce,
-        victim.state,
-        undefined,
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "nonce" },
-  );
-});
-
-Deno.test("ID token substitution: a front-channel ID token signed by a stranger's key is refused", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const code = "the-code";
-  const stranger = await generateTestKey("ES256", server.key.kid);
-  const params = new URLSearchParams({
-    code,
-    state: session.state,
-    id_token: await server.idToken(
-      { nonce: session.nonce, c_hash: await halfHash(code) },
-      undefined,
-      stranger,
-    ),
-  });
-  await assertOAuthError(
-    () =>
-      oauth.validateCodeIdTokenResponse(
-        server.as,
-        server.client,
-        params,
-        session.nonce,
-        session.state,
-        undefined,
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-  );
-});
-
-Deno.test("ID token substitution: a hybrid response with matching c_hash, nonce and signature is accepted", async () => {
-  const server = createFakeAs();
-  const session = newSession();
-  const code = "the-code";
-  const params = new URLSearchParams({
-    code,
-    state: session.state,
-    id_token: await server.idToken({ nonce: session.nonce, c_hash: await halfHash(code) }),
-  });
-  const result = await oauth.validateCodeIdTokenResponse(
-    server.as,
-    server.client,
-    params,
-    session.nonce,
-    session.state,
-    undefined,
-    server.options,
-  );
-  assert.equal(result.get("code"), code);
-});
+}
 
 Deno.test("ID token substitution: userinfo for another subject is refused (OIDC Core §5.3.4)", async () => {
   const server = createFakeAs();
