@@ -135,7 +135,7 @@ export async function validateJwt(
   const claims = jws.claims;
   requireClaims(claims, ["iss", ...required, ...(audience === undefined ? [] : ["aud"])]);
   checkClaimTypes(claims);
-  checkIssuer(claims, as.issuer);
+  checkIssuer(as, jws);
   if (audience !== undefined) checkAudience(claims, audience);
   checkTimestamps(claims, options);
   return { header: jws.header, claims: claims as JWTPayload };
