@@ -105,7 +105,8 @@ export function runtime(
       const ok = isFile(path) && installedVersion("undici") === PACKAGES.undici;
       return found(
         ok ? path : undefined,
-        `npm undici@${PACKAGES.undici} is not installed in .ci/.tools/runtimes: run \`${INSTALL}\``,
+        `npm undici@${PACKAGES.undici} is not installed in .ci/.tools/runtimes: run \`${INSTALL}\`` +
+          " (.ci/run does it in CI)",
       );
     }
   }
