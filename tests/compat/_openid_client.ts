@@ -20,6 +20,9 @@
 // A real import, not a type-only one: it keeps openid-client in Deno's module graph, so Deno
 // installs it before the run and `import.meta.resolve("openid-client")` names its file.
 import * as OpenIdClient from "openid-client";
+// The same for the library under test: the copy imports it by URL at run time, which Deno's module
+// graph cannot see; this edge lets tools/test.ts know these tests run on either entry.
+import "@authlane/oauth";
 
 /** The libraries openid-client can be pointed at. */
 export const LIBRARIES = ["oauth4webapi", "authlane"] as const;
