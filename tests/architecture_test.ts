@@ -160,6 +160,33 @@ Deno.test("architecture: src/cli/ imports nothing but ../../mod.ts and its own f
   assert.deepEqual(bad, []);
 });
 
+// src/session/ (the ./session entry) is, like the CLI, a user of the library: it reaches it through
+// the package entry (../../mod.ts) alone, so "@authlane/oauth" and "@authlane/oauth/session" share
+// one copy of the library at run time (one set of error classes and option symbols).
+Deno.test("architecture: src/session/ imports nothing but ../../mod.ts and its own files", async () => {
+  const SESSION = new URL("../src/session/", import.meta.url);
+  const bad: string[] = [];
+  let files = 0;
+  let usesMod = false;
+  for await (const entry of Deno.readDir(SESSION)) {
+    if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
+    files++;
+    const text = await Deno.readTextFile(new URL(entry.name, SESSION));
+    const specifiers = [
+      ...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm),
+      ...text.matchAll(/^\s*import\s*["']([^"']+)["']/gm),
+      ...text.matchAll(/\bimport\(\s*["'`]([^"'`]+)["'`]/g),
+    ].map((m) => m[1]!);
+    for (const spec of specifiers) {
+      if (spec === "../../mod.ts") usesMod = true;
+      else if (!/^\.\/[a-z_]+\.ts$/.test(spec)) bad.push(`session/${entry.name}: ${spec}`);
+    }
+  }
+  assert.ok(files > 0, "src/session/ has files");
+  assert.ok(usesMod, "src/session/ uses the library");
+  assert.deepEqual(bad, []);
+});
+
 Deno.test("architecture: src/index.ts only re-exports", async () => {
   const text = stripComments(await Deno.readTextFile(new URL("../src/index.ts", import.meta.url)));
   const statements = text.split(";").map((s) => s.trim()).filter((s) => s.length > 0);
