@@ -111,8 +111,13 @@ export function cachedDiscovery(
         issuer,
         await oauth.discoveryRequest(issuer, http),
       );
-      memory = { as, until: Date.now() + ttlSeconds * 1000 };
-      await kv.commit((atomic) => atomic.set(key, memory, { expireIn: ttlSeconds * 1000 }));
+      const fresh = { as, until: Date.now() + ttlSeconds * 1000 };
+      memory = fresh;
+      try {
+        await kv.commit((atomic) => atomic.set(key, fresh, { expireIn: ttlSeconds * 1000 }));
+      } catch {
+        // A cache that cannot be written is no reason to fail; the next isolate discovers again.
+      }
       return as;
     })().finally(() => {
       pending = undefined;

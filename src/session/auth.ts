@@ -142,8 +142,8 @@ export interface SessionAuth extends AsyncDisposable {
    * @throws {SessionError} `SESSION_COOKIE_INVALID` (tampered cookie), `SESSION_UNKNOWN` (expired,
    *   signed out or logged out), `SESSION_REFRESH_REFUSED`, `SESSION_EXPIRED`: the browser is
    *   signed out (`error.signedOut`); `SESSION_STORE_UNAVAILABLE`, `SESSION_LEASE_TIMEOUT`.
-   * @throws {ResponseBodyError} / {OperationProcessingError} A refresh that failed otherwise
-   *   than with `invalid_grant`; the session is kept.
+   * @throws {ResponseBodyError} / {OperationProcessingError} / {WWWAuthenticateChallengeError} A
+   *   refresh that failed otherwise than with `invalid_grant`; the session is kept.
    */
   getSession(request: Request): Promise<Session | null>;
   /**

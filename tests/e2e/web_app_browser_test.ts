@@ -49,10 +49,11 @@ Deno.test("web_app in chromium: sign in on the provider's pages, cookies, reload
   const step = (what: string) =>
     steps.push(`${(performance.now() - started).toFixed(0)} ms ${what}`);
 
-  let handler: ((request: Request) => Promise<Response>) | undefined;
+  // The app's origin is in its redirect URI, so the server listens before the app exists.
+  const serving: { handler?: (request: Request) => Promise<Response> } = {};
   await using server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request) => handler === undefined ? new Response(null, { status: 503 }) : handler(request),
+    (request) => serving.handler?.(request) ?? new Response(null, { status: 503 }),
   );
   const origin = `http://127.0.0.1:${server.addr.port}`;
   const clientSecret = crypto.randomUUID();
@@ -73,7 +74,7 @@ Deno.test("web_app in chromium: sign in on the provider's pages, cookies, reload
     log: () => {},
   });
   await using _auth = app.auth;
-  handler = app.handler;
+  serving.handler = app.handler;
   const page = await browser.newPage();
   step(`chromium ${browser.version} up, provider and app listening`);
 
