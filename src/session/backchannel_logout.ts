@@ -35,6 +35,8 @@ interface IndexValue {
 /**
  * Validates a logout token and ends the sessions it names.
  *
+ * @param ctx The configuration.
+ * @param request The provider's logout `POST`.
  * @returns The number of sessions ended, and the validated claims.
  * @throws {SessionError} `SESSION_LOGOUT_REPLAYED`, `SESSION_STORE_UNAVAILABLE`.
  * @throws {OperationProcessingError} / {UnsupportedOperationError} From `validateLogoutToken`.
@@ -84,6 +86,12 @@ export async function endSessionsByLogoutToken(
 
 /**
  * The endpoint: {@linkcode endSessionsByLogoutToken}, answered as §2.8 says.
+ *
+ * @param ctx The configuration.
+ * @param request The provider's logout `POST`.
+ * @returns 200, 400 with an `invalid_request` body, or 503.
+ * @throws Errors that are not the layer's or the library's (a bug, a network failure fetching the
+ *   provider's keys).
  */
 export async function backchannelLogout(ctx: Context, request: Request): Promise<Response> {
   try {

@@ -35,6 +35,8 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 /**
  * The cookie names and mode for an application origin.
  *
+ * @param origin The application's origin (its redirect URI).
+ * @returns The names, and whether the cookies are `Secure`.
  * @throws {TypeError} `ERR_INVALID_ARG_VALUE` for an `http:` origin that is not loopback, or
  *   another scheme.
  */
@@ -61,18 +63,36 @@ export function cookieNamesFor(origin: URL): CookieNames {
 /**
  * A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` unless in local
  * development mode.
+ *
+ * @param names The cookie mode.
+ * @param name The cookie name.
+ * @param value The value (a random id).
+ * @param maxAge Its lifetime in seconds.
+ * @returns The header value.
  */
 export function setCookie(names: CookieNames, name: string, value: string, maxAge: number): string {
   return `${name}=${value}; Path=/; Max-Age=${Math.max(0, Math.floor(maxAge))}; HttpOnly; ` +
     `SameSite=Lax${names.secure ? "; Secure" : ""}`;
 }
 
-/** A `Set-Cookie` value that deletes the cookie. */
+/**
+ * A `Set-Cookie` value that deletes the cookie.
+ *
+ * @param names The cookie mode.
+ * @param name The cookie name.
+ * @returns The header value.
+ */
 export function clearCookie(names: CookieNames, name: string): string {
   return setCookie(names, name, "", 0);
 }
 
-/** The value of cookie `name` in the request's `Cookie` header (the first one), if any. */
+/**
+ * The value of cookie `name` in the request's `Cookie` header (the first one), if any.
+ *
+ * @param request The request.
+ * @param name The cookie name.
+ * @returns The value, or undefined.
+ */
 export function readCookie(request: Request, name: string): string | undefined {
   const header = request.headers.get("cookie");
   if (header === null) return undefined;

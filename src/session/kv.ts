@@ -95,7 +95,12 @@ export async function withKvRetry<T>(
   }
 }
 
-/** Waits `ms` milliseconds. */
+/**
+ * Waits `ms` milliseconds.
+ *
+ * @param ms How long.
+ * @returns When done.
+ */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -116,6 +121,8 @@ export class KvStore {
   readonly retry: KvRetryOptions;
 
   /**
+   * Wraps a database for the layer.
+   *
    * @param kv The database.
    * @param prefix The key namespace.
    * @param retry Retry settings.
@@ -126,17 +133,35 @@ export class KvStore {
     this.retry = retry;
   }
 
-  /** A key under the prefix. */
+  /**
+   * A key under the prefix.
+   *
+   * @param parts The parts after the prefix.
+   * @returns The key.
+   */
   key(...parts: KeyPart[]): Deno.KvKey {
     return [...this.prefix, ...parts];
   }
 
-  /** Reads one entry. */
+  /**
+   * Reads one entry.
+   *
+   * @param key The key.
+   * @returns The entry (`value` null when absent).
+   * @throws {SessionError} `SESSION_STORE_UNAVAILABLE`.
+   */
   get<T>(key: Deno.KvKey): Promise<Deno.KvEntryMaybe<T>> {
     return withKvRetry(() => this.kv.get<T>(key, { consistency: "strong" }), this.retry);
   }
 
-  /** Lists up to `limit` entries under `prefix`. */
+  /**
+   * Lists up to `limit` entries under `prefix`.
+   *
+   * @param prefix The key prefix.
+   * @param limit The most entries returned.
+   * @returns The entries, in key order.
+   * @throws {SessionError} `SESSION_STORE_UNAVAILABLE`.
+   */
   list<T>(prefix: Deno.KvKey, limit = 500): Promise<Deno.KvEntry<T>[]> {
     return withKvRetry(async () => {
       const entries: Deno.KvEntry<T>[] = [];
@@ -150,6 +175,10 @@ export class KvStore {
   /**
    * Commits the atomic operation `build` makes (built again on each retry): the commit's
    * versionstamp (that of every entry it set), or `null` when one of its checks failed.
+   *
+   * @param build Adds the checks and mutations to a fresh atomic operation.
+   * @returns The versionstamp, or `null`.
+   * @throws {SessionError} `SESSION_STORE_UNAVAILABLE`.
    */
   async commit(
     build: (atomic: Deno.AtomicOperation) => Deno.AtomicOperation,
@@ -159,7 +188,13 @@ export class KvStore {
   }
 }
 
-/** Validates a key prefix given by the application. */
+/**
+ * Validates a key prefix given by the application.
+ *
+ * @param prefix The `prefix` option.
+ * @returns A frozen copy.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when it is not an array of key parts.
+ */
 export function checkPrefix(prefix: unknown): readonly KeyPart[] {
   if (
     !Array.isArray(prefix) ||
@@ -179,7 +214,12 @@ export class KvHandle {
   #opened: Promise<Deno.Kv> | undefined;
   #owned = false;
 
-  /** @param kv A `Deno.Kv`, a path or URL for `Deno.openKv()`, or undefined for the default. */
+  /**
+   * Holds a database, or what opens one.
+   *
+   * @param kv A `Deno.Kv`, a path or URL for `Deno.openKv()`, or undefined for the default.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for anything else.
+   */
   constructor(kv: Deno.Kv | string | undefined) {
     if (kv !== undefined && typeof kv !== "string" && typeof kv?.atomic !== "function") {
       throw argumentError('"kv" must be a Deno.Kv, a path or a URL', "ERR_INVALID_ARG_TYPE");
@@ -188,7 +228,12 @@ export class KvHandle {
     else this.#given = kv;
   }
 
-  /** The database, opening it the first time. */
+  /**
+   * The database, opening it the first time.
+   *
+   * @returns The database.
+   * @throws {SessionError} `SESSION_STORE_UNAVAILABLE` when it cannot be opened.
+   */
   get(): Promise<Deno.Kv> {
     if (this.#given !== undefined) return Promise.resolve(this.#given);
     this.#opened ??= (async () => {
@@ -206,7 +251,11 @@ export class KvHandle {
     return this.#opened;
   }
 
-  /** Closes the database if this handle opened it. */
+  /**
+   * Closes the database if this handle opened it.
+   *
+   * @returns When it is closed.
+   */
   async close(): Promise<void> {
     const opened = this.#opened;
     this.#opened = undefined;
@@ -218,14 +267,23 @@ export class KvHandle {
 
 const encoder = new TextEncoder();
 
-/** base64url without padding (RFC 4648 §5). */
+/**
+ * base64url without padding (RFC 4648 §5).
+ *
+ * @param bytes The bytes.
+ * @returns The text.
+ */
 export function base64url(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 }
 
-/** 256 random bits, base64url: 43 characters. */
+/**
+ * 256 random bits, base64url: 43 characters.
+ *
+ * @returns The id.
+ */
 export function randomId(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(32)));
 }
@@ -233,7 +291,12 @@ export function randomId(): string {
 /** What {@linkcode randomId} returns. */
 export const ID_PATTERN: RegExp = /^[A-Za-z0-9_-]{43}$/;
 
-/** The SHA-256 digest of `value`, base64url: what KV keys hold instead of cookie values. */
+/**
+ * The SHA-256 digest of `value`, base64url: what KV keys hold instead of cookie values.
+ *
+ * @param value The text.
+ * @returns The digest.
+ */
 export async function digest(value: string): Promise<string> {
   return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(value))));
 }

@@ -57,6 +57,9 @@ interface Transaction {
 /**
  * The path, query and fragment of `value` when it names a place on `origin`.
  *
+ * @param value The return path the browser asked for.
+ * @param origin The application's origin.
+ * @returns The normalized path, query and fragment.
  * @throws {SessionError} `SESSION_RETURN_TO_INVALID` otherwise (another origin, a scheme-relative
  *   `//host`, a backslash trick: whatever the URL parser resolves elsewhere).
  */
@@ -80,6 +83,10 @@ export function sameOriginPath(value: string, origin: string): string {
 /**
  * Starts a sign-in: stores the transaction, sets its cookie, and redirects to the provider.
  *
+ * @param ctx The configuration.
+ * @param request The request; its `return_to` query parameter is the return path.
+ * @param options This sign-in's return path and extra authorization request parameters.
+ * @returns A 302 to the authorization endpoint, with the transaction cookie.
  * @throws {SessionError} `SESSION_RETURN_TO_INVALID`, `SESSION_STORE_UNAVAILABLE`.
  * @throws {OperationProcessingError} / {ResponseBodyError} From discovery and PAR.
  */
@@ -153,6 +160,9 @@ export async function signIn(
  * the code, validates the ID token, creates the session, sets its cookie, and redirects to the
  * return path.
  *
+ * @param ctx The configuration.
+ * @param request The callback request (the authorization response in its query).
+ * @returns A 303 to the return path, setting the session cookie and clearing the transaction's.
  * @throws {SessionError} `SESSION_TRANSACTION_MISSING`, `SESSION_TRANSACTION_INVALID`,
  *   `SESSION_TRANSACTION_UNKNOWN`, `SESSION_STORE_UNAVAILABLE`.
  * @throws {AuthorizationResponseError} The provider's error (`access_denied`, ...).

@@ -21,6 +21,9 @@ import { deleteSession } from "./store.ts";
 /**
  * Signs the browser out.
  *
+ * @param ctx The configuration.
+ * @param request The sign-out `POST`.
+ * @returns A 303 to the provider's logout endpoint or the post-logout page, clearing the cookie.
  * @throws {SessionError} `SESSION_METHOD_NOT_ALLOWED` for a method other than `POST`,
  *   `SESSION_ORIGIN_MISMATCH` for a cross-origin request, `SESSION_STORE_UNAVAILABLE`.
  */

@@ -91,7 +91,15 @@ interface IndexValue {
   sid?: string;
 }
 
-/** The keys of a session: its record, its lease and its two index entries. */
+/**
+ * The keys of a session: its record, its lease and its index entries.
+ *
+ * @param store The store.
+ * @param issuer The provider's issuer (indexes are per issuer).
+ * @param hash The digest of the session cookie's value.
+ * @param index The session's `sub` and `sid`.
+ * @returns The keys.
+ */
 export function sessionKeys(
   store: KvStore,
   issuer: string,
@@ -108,7 +116,13 @@ export function sessionKeys(
   };
 }
 
-/** Adds the deletion of every key of a session to an atomic operation. */
+/**
+ * Adds the deletion of every key of a session to an atomic operation.
+ *
+ * @param atomic The operation.
+ * @param keys The session's keys.
+ * @returns The operation.
+ */
 export function deleteSessionKeys(
   atomic: Deno.AtomicOperation,
   keys: ReturnType<typeof sessionKeys>,
@@ -121,7 +135,10 @@ export function deleteSessionKeys(
 /**
  * Stores a new session under a new random id, with its indexes, in one commit.
  *
+ * @param ctx The configuration.
+ * @param record The session.
  * @returns The id, for the session cookie.
+ * @throws {SessionError} `SESSION_STORE_UNAVAILABLE`.
  */
 export async function createSession(ctx: Context, record: SessionRecord): Promise<string> {
   const [store, as] = await Promise.all([ctx.store(), ctx.metadata()]);
@@ -142,7 +159,13 @@ export async function createSession(ctx: Context, record: SessionRecord): Promis
   }
 }
 
-/** The digest of a session cookie value, after checking its shape. */
+/**
+ * The digest of a session cookie value, after checking its shape.
+ *
+ * @param cookie The cookie's value.
+ * @returns Its SHA-256 digest, base64url.
+ * @throws {SessionError} `SESSION_COOKIE_INVALID` for a value this layer does not issue.
+ */
 export async function sessionHash(cookie: string): Promise<string> {
   if (!ID_PATTERN.test(cookie)) {
     throw new SessionError(
@@ -156,6 +179,9 @@ export async function sessionHash(cookie: string): Promise<string> {
 /**
  * Reads a session by cookie value, without refreshing: the record and its entry.
  *
+ * @param ctx The configuration.
+ * @param cookie The session cookie's value.
+ * @returns The digest and the KV entry.
  * @throws {SessionError} `SESSION_COOKIE_INVALID`, `SESSION_UNKNOWN`, `SESSION_REFRESH_REFUSED`.
  */
 export async function readSession(
@@ -189,6 +215,9 @@ function live(ctx: Context, entry: Deno.KvEntryMaybe<Stored>): Deno.KvEntry<Sess
  * The session a cookie names, with an access token fresh for `refreshAhead` seconds: refreshed
  * first, once across isolates, when it is not.
  *
+ * @param ctx The configuration.
+ * @param cookie The session cookie's value.
+ * @returns The session.
  * @throws {SessionError} `SESSION_COOKIE_INVALID`, `SESSION_UNKNOWN`, `SESSION_REFRESH_REFUSED`,
  *   `SESSION_EXPIRED`, `SESSION_STORE_UNAVAILABLE`, `SESSION_LEASE_TIMEOUT`.
  * @throws {ResponseBodyError} A refresh refused with another error than `invalid_grant`.
@@ -312,8 +341,12 @@ async function endRefused(
 }
 
 /**
- * Deletes the session a cookie names, with its indexes, and returns what it held (for sign-out);
- * `undefined` when there was none.
+ * Deletes the session a cookie names, with its indexes, and returns what it held (for sign-out).
+ *
+ * @param ctx The configuration.
+ * @param cookie The session cookie's value.
+ * @returns The deleted record, or `undefined` when the cookie named no live session.
+ * @throws {SessionError} `SESSION_STORE_UNAVAILABLE`.
  */
 export async function deleteSession(
   ctx: Context,
@@ -334,7 +367,12 @@ export async function deleteSession(
   return read.entry.value;
 }
 
-/** Builds the application's view of a record: no refresh token, no ID token, redacted in logs. */
+/**
+ * Builds the application's view of a record: no refresh token, no ID token, redacted in logs.
+ *
+ * @param record The stored session.
+ * @returns The frozen {@linkcode Session}.
+ */
 export function toSession(record: SessionRecord): Session {
   return redacted<Session>({
     sub: record.sub,
