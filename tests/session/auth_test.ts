@@ -270,3 +270,62 @@ Deno.test("KV that cannot be opened is SESSION_STORE_UNAVAILABLE, and the error 
   assert.equal(error.code, SESSION_STORE_UNAVAILABLE);
   assert.match(error.message, /Deno KV/);
 });
+
+Deno.test("no token, verifier, cookie value or client secret in any error or log line", async () => {
+  const events: unknown[] = [];
+  let down: string | undefined; // the provider path that answers 500
+  await using env = await startEnv({
+    auth: {
+      log: (event) => events.push(event),
+      customFetch: (url, init) =>
+        new URL(url).pathname === down
+          ? Promise.resolve(Response.json({ error: "server_error" }, { status: 500 }))
+          : fetch(url, init as RequestInit),
+    },
+  });
+  const secrets: string[] = [env.clientSecret];
+  // A sign-in whose transaction we read before the callback spends it.
+  const start = await env.browse("GET", "/login");
+  const [transaction] = [...(await env.dump())].filter(([key]) => key.startsWith("transaction/"));
+  secrets.push((transaction![1] as { verifier: string }).verifier, env.jar.get("authlane-tx")!);
+  await env.browse("GET", await env.op.login(start.location!, { jar: env.jar }));
+  const cookie = env.sessionCookie()!;
+  const [record] = [...(await env.dump())].filter(([key]) => key.startsWith("session/"));
+  const stored = record![1] as { accessToken: string; refreshToken: string; idToken: string };
+  secrets.push(cookie, stored.accessToken, stored.refreshToken, stored.idToken);
+
+  const errors: unknown[] = [];
+  const capture = async (promise: Promise<unknown>) => {
+    try {
+      await promise;
+    } catch (error) {
+      errors.push(error);
+    }
+  };
+  env.clock.offset = 7200;
+  down = "/token"; // the refresh fails with a server error: the session is kept
+  await capture(env.auth.getSession(requestWith(env, cookie)));
+  await capture(env.auth.getSession(requestWith(env, cookie.slice(1))));
+  await capture(env.auth.getSession(requestWith(env, `${cookie.slice(0, -1)}x`)));
+  down = undefined;
+  const as = await env.auth.metadata();
+  await oauth.processRevocationResponse(
+    await oauth.revocationRequest(
+      as,
+      { client_id: CLIENT_ID },
+      oauth.ClientSecretBasic(env.clientSecret),
+      stored.refreshToken,
+      { [oauth.allowInsecureRequests]: true },
+    ),
+  );
+  await capture(env.auth.getSession(requestWith(env, cookie))); // refused refresh
+  await env.signIn();
+  down = "/token/revocation"; // sign-out: revocation fails and is logged
+  await env.browse("POST", "/logout");
+  assert.equal(errors.length, 4);
+  assert.ok(events.length > 0);
+  const printed = [...errors, ...events].map((value) =>
+    Deno.inspect(value, { depth: 10, showHidden: true })
+  ).join("\n");
+  for (const secret of secrets) assert.ok(!printed.includes(secret), "a secret was printed");
+});
