@@ -150,7 +150,7 @@ try {
   });
 
   /** One whole sign-in; returns the session cookie. */
-  async function signInOnce(): Promise<{ start: Response; finish: () => Promise<Response> }> {
+  const signInOnce = async (): Promise<{ start: Response; finish: () => Promise<Response> }> => {
     const start = await auth.signIn(new Request(`${ORIGIN}/login`));
     const location = new URL(start.headers.get("location")!);
     const code = crypto.randomUUID();
@@ -166,7 +166,7 @@ try {
       start,
       finish: () => auth.callback(new Request(callback, { headers: { cookie: tx } })),
     };
-  }
+  };
 
   const first = await (await signInOnce()).finish();
   const sessionCookie = first.headers.getSetCookie().find((c) =>
