@@ -46,8 +46,9 @@ async function sourceFiles(dir: URL): Promise<string[]> {
 
 const topLevel = await sourceFiles(SRC);
 const cliFiles = await sourceFiles(new URL("cli/", SRC));
+const sessionFiles = await sourceFiles(new URL("session/", SRC));
 const modTs = new URL("../mod.ts", import.meta.url).href;
-const graph = await moduleGraph([...topLevel, ...cliFiles, modTs]);
+const graph = await moduleGraph([...topLevel, ...cliFiles, ...sessionFiles, modTs]);
 
 /** `_jose.ts` for a top-level src/ module, undefined for anything else. */
 function srcName(specifier: string): string | undefined {
@@ -64,7 +65,9 @@ const srcEdges: [string, string][] = topLevel.flatMap((file) =>
 );
 
 Deno.test("architecture: the module graph was read (every src/ file, with its imports)", () => {
-  for (const file of [...topLevel, ...cliFiles]) assert.ok(graph.has(file), relative(file));
+  for (const file of [...topLevel, ...cliFiles, ...sessionFiles]) {
+    assert.ok(graph.has(file), relative(file));
+  }
   assert.ok(srcEdges.length > 100, `${srcEdges.length} edges`);
   assert.ok(srcEdges.some(([from, to]) => from === "_jose.ts" && to === "jws_algorithms.ts"));
 });
@@ -119,6 +122,20 @@ Deno.test("architecture: src/cli/ imports nothing but ../../mod.ts and its own f
   assert.deepEqual(bad, []);
 });
 
+// src/session/ (the ./session entry) is, like the CLI, a user of the library: it reaches it through
+// the package entry (../../mod.ts) alone, so "@authlane/oauth" and "@authlane/oauth/session" share
+// one copy of the library at run time (one set of error classes and option symbols).
+Deno.test("architecture: src/session/ imports nothing but ../../mod.ts and its own files", () => {
+  const session = new URL("session/", SRC).href;
+  const deps = sessionFiles.flatMap((file) => (graph.get(file) ?? []).map((dep) => [file, dep]));
+  const bad = deps.filter(([, dep]) => dep !== modTs && !dep!.startsWith(session)).map((
+    [file, dep],
+  ) => `${relative(file!)} imports ${relative(dep!)}`);
+  assert.ok(sessionFiles.length > 0, "src/session/ has files");
+  assert.ok(deps.some(([, dep]) => dep === modTs), "src/session/ uses the library");
+  assert.deepEqual(bad, []);
+});
+
 async function codeOf(files: readonly string[]): Promise<{ file: string; code: string }[]> {
   return await Promise.all(
     files.map(async (file) => ({
@@ -129,7 +146,7 @@ async function codeOf(files: readonly string[]): Promise<{ file: string; code: s
 }
 
 Deno.test("architecture: src/ has no computed import(), which Deno's graph could not follow", async () => {
-  const users = (await codeOf([...topLevel, ...cliFiles])).filter(({ code }) =>
+  const users = (await codeOf([...topLevel, ...cliFiles, ...sessionFiles])).filter(({ code }) =>
     // String literals are "" here: import("./x.ts") is in the graph, import(url) is not.
     /\bimport\s*\((?!\s*""\s*\))/.test(code)
   ).map(({ file }) => file);
@@ -144,9 +161,13 @@ Deno.test("architecture: Deno APIs are used by mtls.ts only (and the CLI)", asyn
 });
 
 Deno.test("architecture: fetch is called by _http.ts only (the CLI's own fetch goes through CliIo)", async () => {
+  // src/session/ is a user of the library: its KV JWKS cache wraps global fetch as the
+  // [customFetch] it hands to the library, like any application would.
   const callers = (await codeOf([...topLevel, ...cliFiles])).filter(({ file, code }) =>
     file !== "src/_http.ts" && file !== "src/cli/_io.ts" && /(?<![.\w])fetch\(/.test(code)
-  ).map(({ file }) => file);
+  ).map((
+    { file },
+  ) => file);
   assert.deepEqual(callers, []);
 });
 

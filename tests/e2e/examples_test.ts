@@ -1,30 +1,24 @@
 /**
  * The runnable examples, each driven end to end against oidc-provider on loopback: the web app
- * (code flow + PKCE, signed cookies, refresh, logout), the device flow CLI, the edge API
- * validating DPoP-bound JWT access tokens, and the FAPI 2.0 style client (PAR + PKCE + DPoP, and
- * PAR + PKCE + mTLS).
+ * (sign-in, sessions in Deno KV, refresh, sign-out, back-channel logout), the device flow CLI,
+ * the edge API validating DPoP-bound JWT access tokens, and the FAPI 2.0 style client (PAR +
+ * PKCE + DPoP, and PAR + PKCE + mTLS).
  */
 import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
-import {
-  clientRegistration,
-  createWebApp,
-  memorySessionStore,
-  type Session,
-  type SessionStore,
-  type WebApp,
-} from "../../examples/web_app.ts";
+import { createWebApp } from "../../examples/web_app.ts";
 import { createEdgeApi, type EdgeApiConfig, type MeResponse } from "../../examples/edge_api.ts";
 import { DeviceCodeExpiredError, runDeviceCli } from "../../examples/device_cli.ts";
 import { Fapi2ProfileError, runFapi2Flow, startEmbeddedFapi } from "../../examples/fapi2_client.ts";
 import { getPki } from "../_pki.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
+import { sessionProviderOptions, webAppClient } from "../_oidc_provider/session.ts";
 import { CookieJar } from "./_cookie_jar.ts";
 
 const http = { [oauth.allowInsecureRequests]: true } as const;
 
 // ---------------------------------------------------------------------------------------------
-// examples/web_app.ts
+// examples/web_app.ts (on @authlane/oauth/session; tests/session/ covers the layer itself)
 
 interface Page {
   status: number;
@@ -33,79 +27,54 @@ interface Page {
   html: string;
 }
 
-/** A store the test can look into. */
-interface InspectableStore extends SessionStore {
-  readonly ids: string[];
-  only(): Session;
-}
-
-function inspectableStore(): InspectableStore {
-  const inner = memorySessionStore();
-  const ids = new Set<string>();
-  const sessions = new Map<string, Session>();
-  return {
-    get: (id) => inner.get(id),
-    async set(id, session) {
-      ids.add(id);
-      sessions.set(id, session);
-      await inner.set(id, session);
-    },
-    async delete(id) {
-      ids.delete(id);
-      sessions.delete(id);
-      await inner.delete(id);
-    },
-    get ids() {
-      return [...ids];
-    },
-    only() {
-      assert.equal(sessions.size, 1);
-      return [...sessions.values()][0]!;
-    },
-  };
-}
-
 interface WebEnv extends AsyncDisposable {
   origin: string;
   op: OidcProviderHarness;
-  app: WebApp;
+  app: ReturnType<typeof createWebApp>;
+  kv: Deno.Kv;
   /** The browser: one jar for the app and the provider, as a browser has. */
   jar: CookieJar;
-  sessions: InspectableStore;
   clientSecret: string;
   /** Seconds added to the app's clock. */
   clock: { offset: number };
   browse(method: "GET" | "POST", target: string | URL, cookie?: string): Promise<Page>;
   signIn(accountId?: string): Promise<void>;
+  /** The one session record in KV. */
+  stored(): Promise<{ accessToken: string; refreshToken: string; idToken: string }>;
 }
 
 async function startWebEnv(): Promise<WebEnv> {
-  let app: WebApp | undefined;
+  let handler: ((request: Request) => Promise<Response>) | undefined;
   // The app's origin is its redirect URI's, so listen first, then register it at the provider.
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (request) => app === undefined ? new Response(null, { status: 503 }) : app.handler(request),
+    (request) => handler === undefined ? new Response(null, { status: 503 }) : handler(request),
   );
   const origin = `http://127.0.0.1:${server.addr.port}`;
   const clientSecret = crypto.randomUUID();
-  let op: OidcProviderHarness | undefined;
-  const sessions = inspectableStore();
   const clock = { offset: 0 };
+  const kv = await Deno.openKv(":memory:");
+  let op: OidcProviderHarness | undefined;
+  let app: ReturnType<typeof createWebApp>;
   try {
-    op = await startProvider({ clients: [clientRegistration(origin, "web-app", clientSecret)] });
-    app = await createWebApp({
-      issuer: new URL(op.issuer),
-      clientId: "web-app",
-      clientSecret,
-      origin,
-      cookieSecret: crypto.randomUUID() + crypto.randomUUID(),
+    op = await startProvider(
+      sessionProviderOptions([webAppClient(origin, "web-app", clientSecret)]),
+    );
+    app = createWebApp({
+      issuer: op.issuer,
+      client: { client_id: "web-app" },
+      clientAuth: oauth.ClientSecretBasic(clientSecret),
+      redirectUri: `${origin}/callback`,
+      kv,
       allowInsecureRequests: true,
-      sessions,
       now: () => Math.floor(Date.now() / 1000) + clock.offset,
+      log: () => {},
     });
+    handler = app.handler;
   } catch (err) {
     await op?.close();
     await server.shutdown();
+    kv.close();
     throw err;
   }
   const provider = op;
@@ -126,8 +95,8 @@ async function startWebEnv(): Promise<WebEnv> {
     origin,
     op: provider,
     app,
+    kv,
     jar,
-    sessions,
     clientSecret,
     clock,
     browse,
@@ -140,9 +109,19 @@ async function startWebEnv(): Promise<WebEnv> {
       assert.equal(done.status, 303, done.html);
       assert.equal(done.location, "/");
     },
+    async stored() {
+      const records = [];
+      for await (const entry of kv.list({ prefix: ["authlane", "session"] })) {
+        records.push(entry.value);
+      }
+      assert.equal(records.length, 1);
+      return records[0] as { accessToken: string; refreshToken: string; idToken: string };
+    },
     async [Symbol.asyncDispose]() {
       await provider.close();
       await server.shutdown();
+      await app.auth.close();
+      kv.close();
     },
   };
 }
@@ -158,10 +137,9 @@ function clears(setCookies: string[], name: string): boolean {
   return setCookies.some((line) => line.startsWith(`${name}=;`) && /Max-Age=0/i.test(line));
 }
 
-Deno.test("web_app: /login, the provider's pages and /callback sign the user in; / shows the subject from userinfo", async () => {
+Deno.test("web_app: /login, the provider's pages and /callback sign the user in; / shows the user from userinfo", async () => {
   await using env = await startWebEnv();
-  const before = await env.browse("GET", "/");
-  assert.match(before.html, /Not signed in/);
+  assert.match((await env.browse("GET", "/")).html, /Not signed in/);
 
   const start = await env.browse("GET", "/login");
   assert.equal(start.status, 302);
@@ -169,86 +147,51 @@ Deno.test("web_app: /login, the provider's pages and /callback sign the user in;
   assert.equal(authorization.origin, env.op.origin);
   assert.equal(authorization.searchParams.get("code_challenge_method"), "S256");
   assert.equal(authorization.searchParams.get("redirect_uri"), `${env.origin}/callback`);
-  const login = cookieAttributes(start.setCookies, "login");
-  for (const attribute of ["httponly", "samesite=lax", "path=/callback", "max-age=600"]) {
-    assert.ok(login.has(attribute), attribute);
+  const transaction = cookieAttributes(start.setCookies, "authlane-tx");
+  for (const attribute of ["httponly", "samesite=lax", "path=/", "max-age=600"]) {
+    assert.ok(transaction.has(attribute), attribute);
   }
 
-  const callback = await env.op.login(authorization, { jar: env.jar });
-  const done = await env.browse("GET", callback);
+  const done = await env.browse("GET", await env.op.login(authorization, { jar: env.jar }));
   assert.equal(done.status, 303);
-  assert.ok(clears(done.setCookies, "login"), "the login cookie is spent");
-  const session = cookieAttributes(done.setCookies, "session");
+  assert.ok(clears(done.setCookies, "authlane-tx"), "the transaction cookie is spent");
+  const session = cookieAttributes(done.setCookies, "authlane-session");
   for (const attribute of ["httponly", "samesite=lax", "path=/"]) {
     assert.ok(session.has(attribute), attribute);
   }
   // The cookie names a server-side session; no token is in it.
-  const stored = env.sessions.only();
-  const value = env.jar.get("session")!;
-  for (const token of [stored.accessToken, stored.refreshToken!, stored.idToken]) {
-    assert.ok(!value.includes(token));
+  const stored = await env.stored();
+  const value = env.jar.get("authlane-session")!;
+  for (const token of [stored.accessToken, stored.refreshToken, stored.idToken]) {
+    assert.ok(!value.includes(token) && !token.includes(value));
   }
 
   const page = await env.browse("GET", "/");
   assert.equal(page.status, 200);
   assert.match(page.html, /data-subject>alice</);
+  assert.match(page.html, /data-name>User alice</);
   assert.match(page.html, /data-email>alice@example\.com</);
   assert.match(page.html, /data-refreshes="0"/);
 });
 
-Deno.test("web_app: a tampered, forged or misused session cookie is refused and cleared", async () => {
+Deno.test("web_app: a tampered or unknown session cookie shows the signed-out page and is cleared", async () => {
   await using env = await startWebEnv();
   await env.signIn();
-  const genuine = env.jar.get("session")!;
-  const [body, mac] = genuine.split(".") as [string, string];
-  const b64url = (bytes: Uint8Array) =>
-    btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(
-      /=+$/,
-      "",
-    );
-  const payload = JSON.parse(atob(body.replaceAll("-", "+").replaceAll("_", "/")));
-  const otherKey = await crypto.subtle.importKey(
-    "raw",
-    crypto.getRandomValues(new Uint8Array(32)),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const forgedBody = b64url(new TextEncoder().encode(JSON.stringify(payload)));
-  const forgedMac = new Uint8Array(
-    await crypto.subtle.sign("HMAC", otherKey, new TextEncoder().encode(forgedBody)),
-  );
-  const start = await env.browse("GET", "/login"); // a genuine cookie of another purpose
-  const loginValue = env.jar.get("login", `${env.origin}/callback`)!;
-  assert.equal(start.status, 302);
-
-  const flipped = mac.slice(0, -2) + (mac.at(-2) === "A" ? "B" : "A") + mac.at(-1);
-  const attempts: Record<string, string> = {
-    "a changed MAC": `${body}.${flipped}`,
-    "a changed payload": `${
-      b64url(new TextEncoder().encode(JSON.stringify({
-        ...payload,
-        exp: payload.exp + 1,
-      })))
-    }.${mac}`,
-    "a MAC made with another key": `${forgedBody}.${b64url(forgedMac)}`,
-    "the login cookie": loginValue,
-    "no MAC": body,
-  };
-  for (const [label, value] of Object.entries(attempts)) {
-    const page = await env.browse("GET", "/", `session=${value}`);
-    assert.equal(page.status, 200, label);
-    assert.match(page.html, /Not signed in/, label);
-    assert.doesNotMatch(page.html, /alice/, label);
-    assert.ok(clears(page.setCookies, "session"), label);
+  const genuine = env.jar.get("authlane-session")!;
+  for (const value of [genuine.slice(0, -1), `${genuine}.x`, "A".repeat(43)]) {
+    const page = await env.browse("GET", "/", `authlane-session=${value}`);
+    assert.equal(page.status, 200, value);
+    assert.match(page.html, /Not signed in/, value);
+    assert.ok(clears(page.setCookies, "authlane-session"), value);
   }
-  const genuinePage = await env.browse("GET", "/", `session=${genuine}`);
-  assert.match(genuinePage.html, /data-subject>alice</);
+  assert.match(
+    (await env.browse("GET", "/", `authlane-session=${genuine}`)).html,
+    /data-subject>alice</,
+  );
 });
 
-Deno.test("web_app: a callback this browser did not start, or bearing another state, is refused", async () => {
+Deno.test("web_app: a callback this browser did not start is refused before the code is used", async () => {
   await using env = await startWebEnv();
-  // The attacker signs in with their own account and hands the callback to the victim.
   const attacker = new CookieJar();
   const attackerStart = await fetch(`${env.origin}/login`, { redirect: "manual" });
   await attackerStart.body?.cancel();
@@ -256,19 +199,9 @@ Deno.test("web_app: a callback this browser did not start, or bearing another st
     jar: attacker,
     accountId: "mallory",
   });
-
-  // The victim never started a sign-in: no login cookie.
   const csrf = await env.browse("GET", attackerCallback);
   assert.equal(csrf.status, 400);
-  assert.match(csrf.html, /did not start in this browser/);
-
-  // The victim started one, but the callback carries the attacker's state.
-  await env.browse("GET", "/login");
-  const mixed = await env.browse("GET", attackerCallback);
-  assert.equal(mixed.status, 400);
-  assert.match(mixed.html, new RegExp(`data-code="${oauth.INVALID_RESPONSE}"`));
-  assert.ok(clears(mixed.setCookies, "login"));
-  assert.equal(env.sessions.ids.length, 0);
+  assert.match(csrf.html, /data-code="SESSION_TRANSACTION_MISSING"/);
   assert.match((await env.browse("GET", "/")).html, /Not signed in/);
 });
 
@@ -279,81 +212,93 @@ Deno.test("web_app: a user who refuses consent gets the provider's error, not a 
   const page = await env.browse("GET", callback);
   assert.equal(page.status, 400);
   assert.match(page.html, /data-error="access_denied"/);
-  assert.equal(env.sessions.ids.length, 0);
+  assert.equal(env.jar.get("authlane-session"), undefined);
 });
 
-Deno.test("web_app: an expired access token is refreshed before use", async () => {
+Deno.test("web_app: an expired access token is refreshed before the page uses it", async () => {
   await using env = await startWebEnv();
   await env.signIn();
-  const first = env.sessions.only();
+  const first = await env.stored();
   env.clock.offset = 2 * 3600; // past the one-hour access token
   const page = await env.browse("GET", "/");
-  assert.equal(page.status, 200);
   assert.match(page.html, /data-subject>alice</);
   assert.match(page.html, /data-refreshes="1"/);
-  const second = env.sessions.only();
+  const second = await env.stored();
   assert.notEqual(second.accessToken, first.accessToken);
-  assert.ok(second.expiresAt > first.expiresAt);
-  // Fresh again: the next page uses the new token without refreshing.
+  assert.notEqual(second.refreshToken, first.refreshToken, "rotated");
   assert.match((await env.browse("GET", "/")).html, /data-refreshes="1"/);
 });
 
-Deno.test("web_app: a refused refresh ends the session and sends the user to /login", async () => {
+Deno.test("web_app: a refused refresh signs the user out", async () => {
   await using env = await startWebEnv();
   await env.signIn();
-  const { refreshToken } = env.sessions.only();
-  const client = { client_id: "web-app" };
+  const as = await env.app.auth.metadata();
   await oauth.processRevocationResponse(
     await oauth.revocationRequest(
-      env.app.as,
-      client,
+      as,
+      { client_id: "web-app" },
       oauth.ClientSecretBasic(env.clientSecret),
-      refreshToken!,
+      (await env.stored()).refreshToken,
       http,
     ),
   );
   env.clock.offset = 2 * 3600;
   const page = await env.browse("GET", "/");
-  assert.equal(page.status, 303);
-  assert.equal(page.location, "/login");
-  assert.ok(clears(page.setCookies, "session"));
-  assert.equal(env.sessions.ids.length, 0);
+  assert.match(page.html, /Not signed in/);
+  assert.ok(clears(page.setCookies, "authlane-session"));
 });
 
 Deno.test("web_app: /logout revokes the refresh token, clears the cookie and ends the provider session", async () => {
   await using env = await startWebEnv();
   await env.signIn();
-  const { refreshToken, idToken } = env.sessions.only();
-  const cookie = `session=${env.jar.get("session")!}`;
+  const { refreshToken, idToken } = await env.stored();
+  const cookie = `authlane-session=${env.jar.get("authlane-session")!}`;
 
   const out = await env.browse("POST", "/logout");
   assert.equal(out.status, 303);
-  assert.ok(clears(out.setCookies, "session"));
-  assert.equal(env.jar.get("session"), undefined);
-  assert.equal(env.sessions.ids.length, 0);
+  assert.ok(clears(out.setCookies, "authlane-session"));
+  const as = await env.app.auth.metadata();
   const end = new URL(out.location!);
-  assert.equal(end.href.split("?")[0], env.app.as.end_session_endpoint);
+  assert.equal(end.href.split("?")[0], as.end_session_endpoint);
   assert.equal(end.searchParams.get("id_token_hint"), idToken);
   assert.equal(end.searchParams.get("post_logout_redirect_uri"), `${env.origin}/`);
 
-  // The old cookie, replayed, names no session any more.
   assert.match((await env.browse("GET", "/", cookie)).html, /Not signed in/);
-  // The refresh token is dead at the provider.
   const introspected = await oauth.processIntrospectionResponse(
-    env.app.as,
+    as,
     { client_id: "web-app" },
     await oauth.introspectionRequest(
-      env.app.as,
+      as,
       { client_id: "web-app" },
       oauth.ClientSecretBasic(env.clientSecret),
-      refreshToken!,
+      refreshToken,
       http,
     ),
   );
   assert.equal(introspected.active, false);
-  // The provider ends its session and sends the browser back to the app.
-  const landed = await env.op.logout(end, env.jar);
-  assert.equal(landed.href, `${env.origin}/`);
+  assert.equal((await env.op.logout(end, env.jar)).href, `${env.origin}/`);
+});
+
+Deno.test("web_app: the provider's back-channel logout signs the browser out", async () => {
+  await using env = await startWebEnv();
+  await env.signIn();
+  assert.match((await env.browse("GET", "/")).html, /data-subject>alice</);
+  // The user signs out at the provider itself; it tells the app on the back channel.
+  await env.op.logout((await env.app.auth.metadata()).end_session_endpoint!, env.jar);
+  const page = await env.browse("GET", "/");
+  assert.match(page.html, /Not signed in/);
+  assert.ok(clears(page.setCookies, "authlane-session"));
+});
+
+Deno.test("web_app: README's 'Sign users in (Deno.serve)' code is the example's recipe, verbatim", async () => {
+  const example = await Deno.readTextFile(new URL("../../examples/web_app.ts", import.meta.url));
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const region = /\/\/ #region recipe[^\n]*\n([\s\S]*?)\/\/ #endregion recipe/.exec(example)?.[1];
+  assert.ok(region, "examples/web_app.ts has a recipe region");
+  const section = /### Sign users in \(Deno\.serve\)\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)
+    ?.[1];
+  assert.ok(section, "README has the section with a code block");
+  assert.equal(section, region);
 });
 
 // ---------------------------------------------------------------------------------------------
