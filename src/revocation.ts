@@ -7,8 +7,8 @@
  */
 
 import { assertNonEmptyString, assertResponse, toSearchParams } from "./_assert.ts";
-import { checkStatus } from "./_http.ts";
-import { authenticatedPost, jsonHeaders } from "./client_auth.ts";
+import { checkStatus, prepareHeaders } from "./_http.ts";
+import { authenticatedPost } from "./client_auth.ts";
 import type { AuthorizationServer, Client, ClientAuth, HttpRequestOptions } from "./types.ts";
 
 /** Options of {@link revocationRequest}. */
@@ -22,7 +22,8 @@ export interface RevocationRequestOptions extends HttpRequestOptions<"POST", URL
  *
  * The request goes to `as.revocation_endpoint`, or to its mTLS alias when
  * `client.use_mtls_endpoint_aliases` is true, authenticated with `clientAuthentication`. The
- * `token` parameter always wins over one in `additionalParameters`.
+ * `token` parameter always wins over one in `additionalParameters`. No `Accept` header is sent
+ * (one among `headers` is dropped), as oauth4webapi does.
  *
  * @param as Authorization server metadata.
  * @param client Client metadata.
@@ -60,13 +61,17 @@ export async function revocationRequest(
   assertNonEmptyString(token, '"token"');
   const body = toSearchParams(options?.additionalParameters, '"options.additionalParameters"');
   body.set("token", token);
+  // RFC 7009 §2.2: a successful response has no content to negotiate, so no Accept is sent (not
+  // even the caller's), as oauth4webapi does.
+  const headers = prepareHeaders(options?.headers);
+  headers.delete("accept");
   return await authenticatedPost(
     as,
     client,
     clientAuthentication,
     "revocation_endpoint",
     body,
-    jsonHeaders(options),
+    headers,
     options,
   );
 }

@@ -160,9 +160,14 @@ Deno.test("DPoP() proof carries htm and an htu without query and fragment", asyn
   assert.equal(fetcher.calls[0]!.url, "https://rs.example:8443/api/items?page=2&q=x#top");
 });
 
-Deno.test("DPoP() proof htu leaves out userinfo credentials of the URL", async () => {
+Deno.test("DPoP() signs no proof for a URL carrying user:pass@ credentials: the request is refused first", async () => {
   const fetcher = recorder();
-  await resourceCall(oauth.DPoP(client, es256), fetcher, "https://user:pass@rs.example/api");
+  await assertTypeError(
+    () => resourceCall(oauth.DPoP(client, es256), fetcher, "https://user:pass@rs.example/api"),
+    "ERR_INVALID_ARG_VALUE",
+  );
+  assert.equal(fetcher.calls.length, 0);
+  await resourceCall(oauth.DPoP(client, es256), fetcher, "https://rs.example/api");
   assert.equal(proofOf(fetcher.calls[0]).claims.htu, "https://rs.example/api");
 });
 
