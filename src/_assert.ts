@@ -56,11 +56,15 @@ export function isResponseLike(value: unknown): value is Response {
 
 /**
  * Throws unless `value` behaves as a `Response` (see {@link isResponseLike}) whose body was not
- * read yet.
+ * read yet (`readable: false` skips that part, for processors that may not read the body).
  */
-export function assertResponse(value: unknown, name = '"response"'): asserts value is Response {
+export function assertResponse(
+  value: unknown,
+  name = '"response"',
+  readable = true,
+): asserts value is Response {
   if (!isResponseLike(value)) throw argError(`${name} must be an instance of Response`);
-  if (value.bodyUsed) {
+  if (readable && value.bodyUsed) {
     throw argError(`${name} body has already been used`, "ERR_INVALID_ARG_VALUE");
   }
 }

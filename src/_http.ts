@@ -569,8 +569,8 @@ function notJson(response: Response, type: string | undefined) {
  * Any other status is a {@link WWWAuthenticateChallengeError} when the response carries a
  * well-formed challenge (its body left unread for the caller); for a 4xx, a
  * {@link ResponseBodyError} when the body is a JSON OAuth 2.0 error (RFC 6749 §5.2), and
- * `RESPONSE_IS_NOT_JSON` when the body is not labelled `application/json`; otherwise
- * `RESPONSE_IS_NOT_CONFORM`.
+ * `RESPONSE_IS_NOT_JSON` when the body is not labelled `application/json` (except at the
+ * UserInfo endpoint, whose errors are challenges only); otherwise `RESPONSE_IS_NOT_CONFORM`.
  */
 export function checkStatus(
   response: Response,
@@ -582,10 +582,19 @@ export function checkStatus(
   return statusFailure(response, expected, label);
 }
 
+/**
+ * Endpoints that report errors in `WWW-Authenticate` only, never in the body: the UserInfo
+ * endpoint (OpenID Connect Core §5.3.3, RFC 6750 §3). oauth4webapi reads no error body there.
+ */
+const CHALLENGE_ONLY_ENDPOINTS = new Set(["UserInfo Endpoint"]);
+
 async function statusFailure(response: Response, expected: number, label: string): Promise<void> {
   checkAuthenticationChallenges(response);
   const status = response.status;
-  if (status >= 400 && status < 500) {
+  if (status >= 400 && status < 500 && !CHALLENGE_ONLY_ENDPOINTS.has(label)) {
+    if (response.bodyUsed) {
+      throw argError('"response" body has already been used', "ERR_INVALID_ARG_VALUE");
+    }
     const type = getContentType(response);
     if (type !== "application/json") {
       await discardBody(response);

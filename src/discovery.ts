@@ -325,8 +325,10 @@ export async function processDiscoveryResponse(
 ): Promise<AuthorizationServer> {
   const skipIssuerCheck = (expectedIssuerIdentifier as unknown) === _nodiscoverycheck;
   if (!skipIssuerCheck) assertURL(expectedIssuerIdentifier, '"expectedIssuerIdentifier"');
-  assertResponse(response);
+  // As oauth4webapi: the status first, then whether the body can still be read.
+  assertResponse(response, '"response"', false);
   await checkMetadataStatus(response, 200, "Authorization Server Metadata");
+  assertResponse(response);
   const body = await readJsonObject(response);
   if (typeof body.issuer !== "string" || body.issuer.length === 0) {
     throw processingError('"response" body "issuer" property must be a string', INVALID_RESPONSE, {
@@ -434,8 +436,10 @@ export async function processResourceDiscoveryResponse(
 ): Promise<ResourceServer> {
   const skipResourceCheck = (expectedResourceIdentifier as unknown) === _nodiscoverycheck;
   if (!skipResourceCheck) assertURL(expectedResourceIdentifier, '"expectedResourceIdentifier"');
-  assertResponse(response);
+  // As oauth4webapi: the status first, then whether the body can still be read.
+  assertResponse(response, '"response"', false);
   await checkMetadataStatus(response, 200, "Resource Server Metadata");
+  assertResponse(response);
   const body = await readJsonObject(response);
   if (typeof body.resource !== "string" || body.resource.length === 0) {
     throw processingError(

@@ -393,7 +393,7 @@ function keyGenParams(
  *   algorithm (such as `HS256`), or an RSA `modulusLength` below 2048, above 16384 or not a
  *   multiple of 8.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `alg` is not a string, `extractable` not a
- *   boolean, or `modulusLength` not an integer.
+ *   boolean, or `modulusLength` not an integer; `ERR_INVALID_ARG_VALUE` when `alg` is empty.
  * @example Usage
  * ```ts
  * import * as oauth from "@authlane/oauth";
@@ -418,6 +418,7 @@ export async function generateKeyPair(
   options?: GenerateKeyPairOptions,
 ): Promise<CryptoKeyPair> {
   if (typeof alg !== "string") throw argError('"alg" must be a string');
+  if (alg.length === 0) throw argError('"alg" must not be empty', "ERR_INVALID_ARG_VALUE");
   if (options !== undefined && !isJsonObject(options)) {
     throw argError('"options" must be an object');
   }

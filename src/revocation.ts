@@ -7,7 +7,7 @@
  */
 
 import { assertNonEmptyString, assertResponse, toSearchParams } from "./_assert.ts";
-import { checkStatus, prepareHeaders } from "./_http.ts";
+import { checkStatus, discardBody, prepareHeaders } from "./_http.ts";
 import { authenticatedPost } from "./client_auth.ts";
 import type { AuthorizationServer, Client, ClientAuth, HttpRequestOptions } from "./types.ts";
 
@@ -87,7 +87,7 @@ export async function revocationRequest(
  * @throws {WWWAuthenticateChallengeError} When the response carries a challenge.
  * @throws {OperationProcessingError} `RESPONSE_IS_NOT_CONFORM` for a status other than `200`
  *   without an error body.
- * @throws {TypeError} When `response` is not a `Response` or its body was already read.
+ * @throws {TypeError} When `response` is not a `Response`, or is an error whose body was already read.
  * @example Usage
  * ```ts
  * import * as oauth from "@authlane/oauth";
@@ -97,8 +97,9 @@ export async function revocationRequest(
  * @see {@link https://www.rfc-editor.org/rfc/rfc7009#section-2.2 | RFC 7009 §2.2}
  */
 export async function processRevocationResponse(response: Response): Promise<undefined> {
-  assertResponse(response);
+  // The body of a success is never read (RFC 7009 §2.2), so one already read is no mistake.
+  assertResponse(response, '"response"', false);
   await checkStatus(response, 200, "Revocation Endpoint");
-  await response.body?.cancel();
+  await discardBody(response);
   return undefined;
 }
