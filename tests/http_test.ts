@@ -445,6 +445,22 @@ for (const kind of ["a Response of another realm", "a constructed Response"]) {
   });
 }
 
+Deno.test("processClientCredentialsResponse() gives up on a fetch-framed Response-like whose body outlives the request's timeout", async () => {
+  const response = await oauth.clientCredentialsGrantRequest(AS, client, auth, {}, {
+    signal: AbortSignal.timeout(50),
+    [oauth.customFetch]: () => {
+      const inner = new Response(stalled(), {
+        headers: { ...JSON_HEADERS, "content-length": "44" },
+      });
+      return Promise.resolve(new ForeignResponse(inner, "basic") as unknown as Response);
+    },
+  });
+  await assert.rejects(
+    () => oauth.processClientCredentialsResponse(AS, client, response),
+    (err) => err instanceof DOMException && err.name === "TimeoutError",
+  );
+});
+
 Deno.test("readText() reads a fetch-framed Response-like in one call, without a stream reader", async () => {
   const inner = new Response(TOKENS, {
     headers: { ...JSON_HEADERS, "content-length": String(TOKENS.length) },
