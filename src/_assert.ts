@@ -29,10 +29,42 @@ export function assertURL(value: unknown, name: string): asserts value is URL {
   if (!(value instanceof URL)) throw argError(`${name} must be an instance of URL`);
 }
 
-/** Throws unless `value` is a `Response` whose body was not read yet. */
-export function assertResponse(value: unknown, name = '"response"'): asserts value is Response {
-  if (!(value instanceof Response)) throw argError(`${name} must be an instance of Response`);
-  if (value.bodyUsed) {
+/**
+ * Whether a value behaves as a `Response`: an instance of this realm's `Response`, or any object
+ * whose prototype chain says it is one (`Symbol.toStringTag` of `"Response"`: undici's, another
+ * realm's, a subclass) and that has what authlane reads: a numeric `status`, `headers` with a
+ * `get` method, and a body that is `null` or a stream with `getReader`. The instance check comes
+ * first, so native responses pay nothing more.
+ */
+export function isResponseLike(value: unknown): value is Response {
+  if (value instanceof Response) return true;
+  if (typeof value !== "object" || value === null) return false;
+  try {
+    if (Object.getPrototypeOf(value)?.[Symbol.toStringTag] !== "Response") return false;
+    const { status, headers, body } = value as {
+      status?: unknown;
+      headers?: { get?: unknown } | null;
+      body?: { getReader?: unknown } | null;
+    };
+    return typeof status === "number" && typeof headers?.get === "function" &&
+      (body === null || typeof body?.getReader === "function");
+  } catch {
+    // a throwing getter or prototype trap: not something authlane can read
+    return false;
+  }
+}
+
+/**
+ * Throws unless `value` behaves as a `Response` (see {@link isResponseLike}) whose body was not
+ * read yet (`readable: false` skips that part, for processors that may not read the body).
+ */
+export function assertResponse(
+  value: unknown,
+  name = '"response"',
+  readable = true,
+): asserts value is Response {
+  if (!isResponseLike(value)) throw argError(`${name} must be an instance of Response`);
+  if (readable && value.bodyUsed) {
     throw argError(`${name} body has already been used`, "ERR_INVALID_ARG_VALUE");
   }
 }

@@ -132,11 +132,13 @@ export function randomToken(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-const FORM_EXTRA = /[!'()~]/g;
+const FORM_EXTRA = /[-_.!~*'()]/g;
 
 /**
- * Encodes a value as `application/x-www-form-urlencoded` (RFC 6749 §2.3.1, Appendix B): what
- * `encodeURIComponent` leaves alone except `*-._` is percent-encoded, and spaces become `+`.
+ * Encodes a value as `application/x-www-form-urlencoded` the way RFC 6749 §2.3.1 and Appendix B
+ * name it (HTML 4.01 §17.13.4.1): every character but ASCII letters and digits is
+ * percent-encoded from its UTF-8 bytes, and spaces become `+`. That is also what oauth4webapi
+ * sends, byte for byte.
  */
 export function formEncode(value: string): string {
   return encodeURIComponent(value)

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { isJsonObject, parseUrl } from "./_assert.ts";
+import { isJsonObject, isResponseLike, parseUrl } from "./_assert.ts";
 import { toText } from "./_encoding.ts";
 import {
   argError,
@@ -16,6 +16,7 @@ import {
   INVALID_RESPONSE,
   INVALID_SERVER_METADATA,
   MISSING_SERVER_METADATA,
+  OperationProcessingError,
   PARSE_ERROR,
   processingError,
   REQUEST_PROTOCOL_FORBIDDEN,
@@ -56,7 +57,17 @@ export interface HttpOptions {
   [maxResponseSize]?: number;
 }
 
-const USER_AGENT = "authlane/0.1.0";
+/**
+ * The `User-Agent` sent when the caller sets none. Not in a browser (a `navigator.userAgent` of
+ * `Mozilla/5.0 …`): there it is the browser's, and setting it on a cross-origin request would
+ * cost a CORS preflight. oauth4webapi draws the same line.
+ */
+const USER_AGENT: string | undefined = (() => {
+  const agent = (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent;
+  return typeof agent === "string" && agent.startsWith("Mozilla/5.0 ")
+    ? undefined
+    : "authlane/0.1.0";
+})();
 
 /**
  * Checks that a URL may be requested: `https:` always, `http:` only with
@@ -88,7 +99,8 @@ export function checkProtocol(url: URL, enforceHttps: boolean | undefined): void
 
 /**
  * Resolves an endpoint from authorization server metadata, preferring its mTLS alias
- * (RFC 8705 §5) when `useMtlsAlias` is true, and checks its protocol.
+ * (RFC 8705 §5) when `useMtlsAlias` is true, and checks its protocol. A URL carrying
+ * `user:pass@` credentials is refused (RFC 9110 §4.2.4).
  *
  * @param as Authorization server metadata.
  * @param endpoint The metadata member holding the endpoint, e.g. `"token_endpoint"`.
@@ -96,7 +108,8 @@ export function checkProtocol(url: URL, enforceHttps: boolean | undefined): void
  * @param enforceHttps Whether a non-`https:` URL is refused.
  * @returns The endpoint URL.
  * @throws {OperationProcessingError} `MISSING_SERVER_METADATA` when the endpoint is absent,
- *   `INVALID_SERVER_METADATA` when it is not a URL, and the codes of {@link checkProtocol}.
+ *   `INVALID_SERVER_METADATA` when it is not a URL or carries credentials, and the codes of
+ *   {@link checkProtocol}.
  * @example Usage
  * ```ts
  * import * as oauth from "@authlane/oauth";
@@ -127,8 +140,22 @@ export function resolveEndpoint(
       { attribute: endpoint, value },
     );
   }
+  if (hasCredentials(url)) {
+    // RFC 9110 §4.2.4: userinfo in an http(s) URI from an untrusted source is an error (it hides
+    // the authority; fetch would also turn it into a second Authorization value).
+    throw processingError(
+      `authorization server metadata ${JSON.stringify(endpoint)} must not carry credentials`,
+      INVALID_SERVER_METADATA,
+      { attribute: endpoint },
+    );
+  }
   checkProtocol(url, enforceHttps);
   return url;
+}
+
+/** Whether a URL carries `user:pass@` credentials (RFC 3986 §3.2.1 userinfo). */
+export function hasCredentials(url: URL): boolean {
+  return url.username !== "" || url.password !== "";
 }
 
 /**
@@ -158,15 +185,28 @@ export function enforcesHttps(options?: HttpOptions): boolean {
   return options?.[allowInsecureRequests] !== true;
 }
 
-/** Builds the request headers from the caller's `headers` option. */
-export function prepareHeaders(input?: HttpOptions["headers"]): Headers {
+/**
+ * Builds the request headers from the caller's `headers` option, adding authlane's `User-Agent`
+ * unless the caller set one or this is a browser. `Authorization` is refused: the library writes
+ * it (client authentication, access tokens), as oauth4webapi does.
+ */
+export function prepareHeaders(
+  input?: HttpOptions["headers"],
+  name = '"options.headers"',
+): Headers {
   let headers: Headers;
   try {
     headers = new Headers(input);
   } catch (cause) {
-    throw argError('"options.headers" must be a valid HeadersInit', "ERR_INVALID_ARG_VALUE", cause);
+    throw argError(`${name} must be a valid HeadersInit`, "ERR_INVALID_ARG_VALUE", cause);
   }
-  if (!headers.has("user-agent")) headers.set("user-agent", USER_AGENT);
+  if (USER_AGENT !== undefined && !headers.has("user-agent")) headers.set("user-agent", USER_AGENT);
+  if (headers.has("authorization")) {
+    throw argError(
+      `${name} must not include the "authorization" header name`,
+      "ERR_INVALID_ARG_VALUE",
+    );
+  }
   return headers;
 }
 
@@ -201,6 +241,12 @@ function signalFor(url: URL, options?: HttpOptions): AbortSignal {
 
 /** The body cap chosen with `[maxResponseSize]` for each response {@link send} returned. */
 const responseLimits = new WeakMap<Response, number>();
+
+/**
+ * The signal of the request behind each response {@link send} returned. `fetch` ends the body
+ * when it fires; a `[customFetch]` or its Response-like may not, so the body readers watch it.
+ */
+const responseSignals = new WeakMap<Response, AbortSignal>();
 
 function responseLimitOf(options?: HttpOptions): number | undefined {
   const limit = options?.[maxResponseSize];
@@ -240,6 +286,13 @@ export interface HttpCall {
  */
 export async function send(call: HttpCall): Promise<Response> {
   checkProtocol(call.url, enforcesHttps(call.options));
+  if (hasCredentials(call.url)) {
+    // Endpoints from metadata were refused by resolveEndpoint already; this is a caller's URL.
+    throw argError(
+      "request URLs must not carry user:pass@ credentials (RFC 9110 §4.2.4)",
+      "ERR_INVALID_ARG_VALUE",
+    );
+  }
   const limit = responseLimitOf(call.options);
   const signal = signalFor(call.url, call.options);
   if (call.dpop) await call.dpop.addProof(call.url, call.headers, call.method, call.accessToken);
@@ -251,19 +304,22 @@ export async function send(call: HttpCall): Promise<Response> {
     signal,
   };
   if (call.body instanceof ReadableStream) init.duplex = "half";
-  const response = await call.transport(call.url.href, init);
-  if (!(response instanceof Response)) {
+  const response: unknown = await call.transport(call.url.href, init);
+  if (!isResponseLike(response)) {
     throw argError('"options[customFetch]" must return a Response', "ERR_INVALID_ARG_VALUE");
   }
   if (limit !== undefined) responseLimits.set(response, limit);
+  responseSignals.set(response, signal);
   call.dpop?.cacheNonce(response, call.url);
   return response;
 }
 
 /**
  * Reads a body as text while counting decoded bytes, refusing bodies over the cap without
- * buffering them whole. The cap is the `[maxResponseSize]` of the request that produced the
- * response, else 1 MiB.
+ * buffering them whole, and refusing invalid UTF-8. The cap is the `[maxResponseSize]` of the
+ * request that produced the response, else 1 MiB. Any Response-like (undici's, another realm's)
+ * is read the same way; for one that {@link send} returned, the request's signal (timeout)
+ * also ends the read when the object's own body does not honour it.
  */
 export async function readText(
   response: Response,
@@ -272,20 +328,32 @@ export async function readText(
   const headers = response.headers;
   const length = headers.get("content-length");
   if (length !== null && Number(length) > maxBytes) {
-    await response.body?.cancel();
+    await discardBody(response);
     throw tooLarge(maxBytes, response);
   }
   // Fast path: a declared length within the cap and no content coding (so decoded bytes equal
-  // declared bytes) is read in one native call, without a stream, a reader and chunk copies.
-  // Only for responses fetch() produced (type "basic"/"cors"), whose HTTP framing stops the body
-  // at its Content-Length; a constructed Response (a customFetch's, an adapter's) may declare 44
-  // bytes and stream gigabytes, so it goes through the counting reader below. So does a response
-  // that also names a Transfer-Encoding: chunked framing overrides Content-Length (RFC 9112
-  // §6.3 (3)) and fetch keeps both headers, so the declared length bounds nothing.
-  const bytes = length !== null && response.type !== "default" && DIGITS.test(length) &&
-      !headers.has("content-encoding") && !headers.has("transfer-encoding")
-    ? await readWhole(response)
-    : await readCappedBytes(response.body, maxBytes, () => tooLarge(maxBytes, response));
+  // declared bytes) is read in one call, without a stream, a reader and chunk copies. Only for
+  // responses a fetch implementation produced (type "basic"/"cors"), whose HTTP framing stops the
+  // body at its Content-Length; a constructed Response (a customFetch's, an adapter's, type
+  // "default") may declare 44 bytes and stream gigabytes, so it goes through the counting reader
+  // below. So does a response that also names a Transfer-Encoding: chunked framing overrides
+  // Content-Length (RFC 9112 §6.3 (3)) and fetch keeps both headers, so the declared length
+  // bounds nothing.
+  const framed = length !== null && DIGITS.test(length) && !headers.has("content-encoding") &&
+    !headers.has("transfer-encoding");
+  let bytes: Uint8Array;
+  if (response instanceof Response) {
+    bytes = framed && response.type !== "default"
+      ? await readWhole(response)
+      : await readCappedBytes(
+        response.body,
+        maxBytes,
+        () => tooLarge(maxBytes, response),
+        responseSignals.get(response),
+      );
+  } else {
+    bytes = await readForeign(response, maxBytes, framed);
+  }
   if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes, response);
   return decodeUtf8(bytes, response);
 }
@@ -297,28 +365,91 @@ function readWhole(response: Response): Promise<Uint8Array> {
 }
 
 /**
+ * The same two paths for a Response-like that is not this realm's `Response` (undici's, another
+ * realm's): one call when its type says a fetch implementation framed it, else the counting
+ * reader; both end when the request's signal fires, whether or not the object honours it.
+ */
+function readForeign(response: Response, maxBytes: number, framed: boolean): Promise<Uint8Array> {
+  const signal = responseSignals.get(response);
+  const type = response.type;
+  if (
+    framed && (type === "basic" || type === "cors") &&
+    (typeof response.bytes === "function" || typeof response.arrayBuffer === "function")
+  ) {
+    return untilAborted(readWhole(response).then(asBytes), signal);
+  }
+  return readCappedBytes(response.body, maxBytes, () => tooLarge(maxBytes, response), signal);
+}
+
+/** Settles with `promise`, or rejects with the signal's reason as soon as it fires. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
+}
+
+/**
+ * A chunk as a `Uint8Array`. Another realm's typed arrays fail `instanceof`, so views are
+ * recognised with `ArrayBuffer.isView`; anything else is not a byte stream.
+ */
+function asBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (ArrayBuffer.isView(chunk)) {
+    return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  if (
+    chunk instanceof ArrayBuffer || Object.prototype.toString.call(chunk) === "[object ArrayBuffer]"
+  ) {
+    return new Uint8Array(chunk as ArrayBuffer);
+  }
+  throw argError('"response" body must be a stream of bytes', "ERR_INVALID_ARG_VALUE");
+}
+
+/**
  * Reads a body stream while counting its (decoded) bytes, and cancels it as soon as they pass
- * `maxBytes`, so an oversized body is never buffered whole. Shared by responses and by the
- * requests authlane reads (form_post callbacks, logout tokens).
+ * `maxBytes`, so an oversized body is never buffered whole. With a `signal`, the read ends (and
+ * the stream is cancelled) when it fires, even when the stream's source ignores it. Shared by
+ * responses and by the requests authlane reads (form_post callbacks, logout tokens).
  */
 export async function readCappedBytes(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number,
   tooLargeError: () => Error,
+  signal?: AbortSignal,
 ): Promise<Uint8Array> {
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
+  let onAbort: (() => void) | undefined;
+  if (signal !== undefined) {
+    if (signal.aborted) {
+      await reader.cancel(signal.reason).catch(() => {});
+      throw signal.reason;
+    }
+    onAbort = () => void reader.cancel(signal.reason).catch(() => {});
+    signal.addEventListener("abort", onAbort, { once: true });
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw tooLargeError();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      // A cancel by the signal ends a pending read as if the body were complete.
+      if (signal?.aborted) throw signal.reason;
+      if (done) break;
+      const chunk = asBytes(value);
+      total += chunk.byteLength;
+      if (total > maxBytes) throw tooLargeError();
+      chunks.push(chunk);
     }
-    chunks.push(value);
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    if (onAbort !== undefined) signal!.removeEventListener("abort", onAbort);
   }
   if (chunks.length === 1) return chunks[0]!;
   const all = new Uint8Array(total);
@@ -328,6 +459,15 @@ export async function readCappedBytes(
     offset += chunk.byteLength;
   }
   return all;
+}
+
+/** Cancels a body nobody will read; a body already locked or errored is left as it is. */
+export async function discardBody(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // nothing to release
+  }
 }
 
 const DIGITS = /^[0-9]{1,15}$/;
@@ -368,65 +508,133 @@ export function parseJsonObject(text: string, status?: number): JsonObject {
   return value;
 }
 
-function isJsonMediaType(type: string | undefined): boolean {
-  return type === "application/json" ||
-    (type !== undefined && type.startsWith("application/") && type.endsWith("+json"));
+/** The media types a JSON response body may be labelled with when it does not parse. */
+const JSON_TYPES: readonly string[] = ["application/json"];
+
+/**
+ * Reads a JSON-object body under the size cap. As oauth4webapi does, the body is parsed first and
+ * its `Content-Type` only matters when it does not parse: then a type outside `types` is
+ * `RESPONSE_IS_NOT_JSON`, else `PARSE_ERROR`. A parsed value that is not an object is
+ * `INVALID_RESPONSE`. Invalid UTF-8 counts as a body that does not parse (RFC 8259 §8.1).
+ */
+export async function readJsonObject(
+  response: Response,
+  types: readonly string[] = JSON_TYPES,
+): Promise<JsonObject> {
+  let text: string | undefined;
+  try {
+    text = await readText(response);
+  } catch (err) {
+    if (!(err instanceof OperationProcessingError && err.code === PARSE_ERROR)) throw err;
+  }
+  let value: unknown;
+  let parsed = false;
+  if (text !== undefined) {
+    try {
+      value = JSON.parse(text);
+      parsed = true;
+    } catch {
+      // The SyntaxError is left out on purpose: V8's message quotes the body, which may hold the
+      // beginning of an access token.
+    }
+  }
+  if (!parsed) {
+    const type = getContentType(response);
+    if (type === undefined || !types.includes(type)) throw notJson(response, type);
+    throw processingError('failed to parse "response" body as JSON', PARSE_ERROR, {
+      status: response.status,
+    });
+  }
+  if (!isJsonObject(value)) {
+    throw processingError('"response" body must be a top level object', INVALID_RESPONSE, {
+      status: response.status,
+    });
+  }
+  return value;
 }
 
-/** Throws `RESPONSE_IS_NOT_JSON` after cancelling the body. */
-async function notJson(response: Response, type: string | undefined): Promise<never> {
-  await response.body?.cancel();
-  throw processingError(
+function notJson(response: Response, type: string | undefined) {
+  return processingError(
     'unexpected response content-type, expected "application/json"',
     RESPONSE_IS_NOT_JSON,
     { contentType: type, status: response.status },
   );
 }
 
-/** Reads a JSON-object body: content type, size cap, parse, and shape. */
-export async function readJsonObject(response: Response): Promise<JsonObject> {
-  const type = getContentType(response);
-  if (!isJsonMediaType(type)) await notJson(response, type);
-  return parseJsonObject(await readText(response), response.status);
-}
-
 /**
- * The first checks of every `processXxxResponse`: a `WWW-Authenticate` challenge becomes a
- * `WWWAuthenticateChallengeError`; any status other than `expected` becomes a
- * `ResponseBodyError` when the body is an OAuth 2.0 error, else `RESPONSE_IS_NOT_CONFORM`.
+ * The first checks of the `processXxxResponse` functions of endpoints that answer OAuth 2.0
+ * errors (token, PAR, device, CIBA, introspection, revocation, registration, userinfo), in
+ * oauth4webapi's order. The expected status passes, whatever headers come with it: a
+ * `WWW-Authenticate` challenge beside a success is informational (RFC 9110 §11.6.1, RFC 6750 §3).
+ * Any other status is a {@link WWWAuthenticateChallengeError} when the response carries a
+ * well-formed challenge (its body left unread for the caller); for a 4xx, a
+ * {@link ResponseBodyError} when the body is a JSON OAuth 2.0 error (RFC 6749 §5.2), and
+ * `RESPONSE_IS_NOT_JSON` when the body is not labelled `application/json` (except at the
+ * UserInfo endpoint, whose errors are challenges only); otherwise `RESPONSE_IS_NOT_CONFORM`.
  */
 export function checkStatus(
   response: Response,
   expected: number,
   label: string,
 ): Promise<void> | undefined {
-  // The success path stays synchronous: no challenge header and the expected status.
-  if (response.status === expected && !response.headers.has("www-authenticate")) return undefined;
+  // The success path stays synchronous.
+  if (response.status === expected) return undefined;
   return statusFailure(response, expected, label);
 }
 
+/**
+ * Endpoints that report errors in `WWW-Authenticate` only, never in the body: the UserInfo
+ * endpoint (OpenID Connect Core §5.3.3, RFC 6750 §3). oauth4webapi reads no error body there.
+ */
+const CHALLENGE_ONLY_ENDPOINTS = new Set(["UserInfo Endpoint"]);
+
 async function statusFailure(response: Response, expected: number, label: string): Promise<void> {
-  try {
-    checkAuthenticationChallenges(response);
-  } catch (err) {
-    await response.body?.cancel();
-    throw err;
+  checkAuthenticationChallenges(response);
+  const status = response.status;
+  if (status >= 400 && status < 500 && !CHALLENGE_ONLY_ENDPOINTS.has(label)) {
+    if (response.bodyUsed) {
+      throw argError('"response" body has already been used', "ERR_INVALID_ARG_VALUE");
+    }
+    const type = getContentType(response);
+    if (type !== "application/json") {
+      await discardBody(response);
+      throw notJson(response, type);
+    }
+    let body: JsonObject | undefined;
+    try {
+      body = parseJsonObject(await readText(response), status);
+    } catch {
+      // not an OAuth 2.0 error body; reported below as a non-conform response
+    }
+    if (body !== undefined && typeof body.error === "string" && body.error.length > 0) {
+      throw new ResponseBodyError("server responded with an error in the response body", {
+        cause: body as OAuth2Error,
+        response,
+      });
+    }
   }
-  if (response.status === expected) return;
-  let body: JsonObject | undefined;
-  try {
-    body = await readJsonObject(response);
-  } catch {
-    // not an OAuth 2.0 error body; reported below as a non-conform response
-  }
-  if (body !== undefined && typeof body.error === "string" && body.error.length > 0) {
-    throw new ResponseBodyError("server responded with an error in the response body", {
-      cause: body as OAuth2Error,
-      response,
-    });
-  }
-  await response.body?.cancel().catch(() => {});
-  throw processingError(
+  await discardBody(response);
+  throw notConform(response, expected, label);
+}
+
+/**
+ * The status check of metadata documents (authorization server and protected resource metadata,
+ * JWK Sets), as oauth4webapi does it: any status but `expected` is `RESPONSE_IS_NOT_CONFORM`,
+ * whatever the body or challenges say.
+ */
+export function checkMetadataStatus(
+  response: Response,
+  expected: number,
+  label: string,
+): Promise<void> | undefined {
+  if (response.status === expected) return undefined;
+  return discardBody(response).then(() => {
+    throw notConform(response, expected, label);
+  });
+}
+
+function notConform(response: Response, expected: number, label: string) {
+  return processingError(
     `"response" is not a conform ${label} response (unexpected HTTP status code)`,
     RESPONSE_IS_NOT_CONFORM,
     { status: response.status, expected },

@@ -10,10 +10,10 @@
  * @module
  */
 
-import { assertResponse, assertURL, isJsonObject, parseUrl } from "./_assert.ts";
+import { assertResponse, assertURL, isJsonObject } from "./_assert.ts";
 import {
+  checkMetadataStatus,
   checkProtocol,
-  checkStatus,
   enforcesHttps,
   prepareHeaders,
   readJsonObject,
@@ -149,6 +149,20 @@ function wellKnownUrl(base: URL, pathname: string): URL {
   return url;
 }
 
+/**
+ * RFC 8414 §3.3 and RFC 9728 §3.3: the `issuer` / `resource` in a metadata document must be
+ * identical to the identifier the document was requested for; no URL normalisation (host case,
+ * default port, dot segments, IDNA) is applied to the document's value. The one allowance is the
+ * `/` that URL serialization adds to an empty path: `new URL("https://as.example").href` is
+ * `https://as.example/`, while the identifier the server publishes (and the RFCs' own examples
+ * use) is `https://as.example`, so an origin-only identifier matches without its slash.
+ */
+function identifierMatches(value: string, expected: URL): boolean {
+  const href = expected.href;
+  if (value === href) return true;
+  return expected.pathname === "/" && value.length === href.length - 1 && href === `${value}/`;
+}
+
 /** Whether a URL's serialization carries a query or fragment, even an empty one. */
 function hasQueryOrFragment(url: URL): boolean {
   return url.href.includes("?") || url.href.includes("#");
@@ -269,11 +283,15 @@ export async function discoveryRequest(
 /**
  * Validates an authorization server metadata response and returns the metadata.
  *
- * The checks, in order: no `WWW-Authenticate` challenge; status `200` (an OAuth 2.0 error body
- * becomes a `ResponseBodyError`); a JSON content type and a JSON object body; `issuer` is a
- * string whose URL serialization equals `expectedIssuerIdentifier.href` (RFC 8414 §3.3, OpenID
- * Connect Discovery 1.0 §4.3: this binds the metadata to the issuer the client meant to talk to,
- * which the ID token `iss` and RFC 9207 `iss` checks then rely on). Finally, the members authlane
+ * The checks, in order: status `200` (any other is `RESPONSE_IS_NOT_CONFORM`, whatever the body
+ * or headers say, as oauth4webapi does); a JSON object body (a body that does not parse is
+ * `RESPONSE_IS_NOT_JSON` unless it is labelled `application/json`); `issuer` is a string
+ * identical to `expectedIssuerIdentifier.href` (RFC 8414 §3.3, OpenID Connect Discovery 1.0 §4.3:
+ * this binds the metadata to the issuer the client meant to talk to, which the ID token `iss` and
+ * RFC 9207 `iss` checks then rely on). No URL normalisation applies to the document's `issuer`:
+ * an upper-case host, an explicit default port, dot segments or a Unicode host do not match; the
+ * one allowance is the `/` URL serialization adds to an empty path, so `https://as.example`
+ * matches `new URL("https://as.example")`. Finally, the members authlane
  * reads must have their declared types when present: endpoint URLs and `jwks_uri` are strings,
  * `*_signing_alg_values_supported` and `code_challenge_methods_supported` are arrays of strings,
  * `authorization_response_iss_parameter_supported` and the other flags are booleans (a `null`
@@ -284,12 +302,9 @@ export async function discoveryRequest(
  * @param response The response of {@link discoveryRequest}.
  * @returns The metadata, as the server sent it.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` when
- *   `expectedIssuerIdentifier` is not a `URL` or `response` is not an unread `Response`.
- * @throws {WWWAuthenticateChallengeError} `WWW_AUTHENTICATE_CHALLENGE` when the response carries
- *   a challenge.
- * @throws {ResponseBodyError} `RESPONSE_BODY_ERROR` for a non-200 response with an OAuth 2.0
- *   error body.
- * @throws {OperationProcessingError} `RESPONSE_IS_NOT_CONFORM` for another non-200 status,
+ *   `expectedIssuerIdentifier` is not a `URL` or `response` is not an unread `Response` (any
+ *   object that behaves as one, such as undici's, is accepted).
+ * @throws {OperationProcessingError} `RESPONSE_IS_NOT_CONFORM` for a non-200 status,
  *   `RESPONSE_IS_NOT_JSON`, `PARSE_ERROR`, `RESPONSE_TOO_LARGE`, `INVALID_RESPONSE` for a
  *   non-object body, a non-string `issuer` or a member of the wrong type (`cause.attribute`
  *   names it), and `JSON_ATTRIBUTE_COMPARISON` when `issuer` does not match (`cause.expected`,
@@ -310,8 +325,10 @@ export async function processDiscoveryResponse(
 ): Promise<AuthorizationServer> {
   const skipIssuerCheck = (expectedIssuerIdentifier as unknown) === _nodiscoverycheck;
   if (!skipIssuerCheck) assertURL(expectedIssuerIdentifier, '"expectedIssuerIdentifier"');
+  // As oauth4webapi: the status first, then whether the body can still be read.
+  assertResponse(response, '"response"', false);
+  await checkMetadataStatus(response, 200, "Authorization Server Metadata");
   assertResponse(response);
-  await checkStatus(response, 200, "Authorization Server Metadata");
   const body = await readJsonObject(response);
   if (typeof body.issuer !== "string" || body.issuer.length === 0) {
     throw processingError('"response" body "issuer" property must be a string', INVALID_RESPONSE, {
@@ -319,7 +336,7 @@ export async function processDiscoveryResponse(
       body,
     });
   }
-  if (!skipIssuerCheck && parseUrl(body.issuer)?.href !== expectedIssuerIdentifier.href) {
+  if (!skipIssuerCheck && !identifierMatches(body.issuer, expectedIssuerIdentifier)) {
     throw processingError(
       '"response" body "issuer" property does not match the expected value',
       JSON_ATTRIBUTE_COMPARISON,
@@ -335,7 +352,9 @@ export async function processDiscoveryResponse(
  * Sends a protected resource metadata request (RFC 9728 §3.1) for a resource identifier.
  *
  * The URL is `/.well-known/oauth-protected-resource` inserted between the host and the resource's
- * path (one terminating `/` dropped), keeping the resource's query. A resource identifier has no
+ * path, keeping the resource's query. A terminating `/` of the path is removed first, as RFC 9728
+ * §3.1 requires (`https://rs.example/api/` is looked up at
+ * `/.well-known/oauth-protected-resource/api`; oauth4webapi keeps the slash). A resource identifier has no
  * fragment (RFC 9728 §1.2), so one with a fragment is refused. The request is a `GET` with
  * `Accept: application/json`; `https:` is required unless `[allowInsecureRequests]` is set, and
  * redirects are never followed.
@@ -379,23 +398,22 @@ export async function resourceDiscoveryRequest(
  * Validates a protected resource metadata response (RFC 9728 §3.2, §3.3) and returns the
  * metadata.
  *
- * The checks, in order: no `WWW-Authenticate` challenge; status `200` (an OAuth 2.0 error body
- * becomes a `ResponseBodyError`); a JSON content type and a JSON object body; `resource` is a
- * string identical to `expectedResourceIdentifier.href` (RFC 9728 §3.3, which prevents one
- * resource from impersonating another); the RFC 9728 §2 members have their declared types when
+ * The checks, in order: status `200` (any other is `RESPONSE_IS_NOT_CONFORM`, as oauth4webapi
+ * does); a JSON object body; `resource` is a string identical to
+ * `expectedResourceIdentifier.href` (RFC 9728 §3.3, which prevents one resource from
+ * impersonating another; no URL normalisation, except that an origin-only resource such as
+ * `https://rs.example` matches `new URL("https://rs.example")`, whose serialization adds a `/`);
+ * the RFC 9728 §2 members have their declared types when
  * present (`authorization_servers` an array of strings, and so on). `signed_metadata` is returned
  * as is, not verified.
  *
- * @param expectedResourceIdentifier The resource identifier the request was built from.
+ * @param expectedResourceIdentifier The resource identifier the request was built from (or
+ *   `_nodiscoverycheck` to skip the `resource` comparison, as in oauth4webapi).
  * @param response The response of {@link resourceDiscoveryRequest}.
  * @returns The metadata, as the server sent it.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` when
  *   `expectedResourceIdentifier` is not a `URL` or `response` is not an unread `Response`.
- * @throws {WWWAuthenticateChallengeError} `WWW_AUTHENTICATE_CHALLENGE` when the response carries
- *   a challenge.
- * @throws {ResponseBodyError} `RESPONSE_BODY_ERROR` for a non-200 response with an OAuth 2.0
- *   error body.
- * @throws {OperationProcessingError} `RESPONSE_IS_NOT_CONFORM` for another non-200 status,
+ * @throws {OperationProcessingError} `RESPONSE_IS_NOT_CONFORM` for a non-200 status,
  *   `RESPONSE_IS_NOT_JSON`, `PARSE_ERROR`, `RESPONSE_TOO_LARGE`, `INVALID_RESPONSE` for a
  *   non-object body, a non-string `resource` or a member of the wrong type, and
  *   `JSON_ATTRIBUTE_COMPARISON` when `resource` does not match (`cause.expected`,
@@ -416,18 +434,21 @@ export async function processResourceDiscoveryResponse(
   expectedResourceIdentifier: URL,
   response: Response,
 ): Promise<ResourceServer> {
-  assertURL(expectedResourceIdentifier, '"expectedResourceIdentifier"');
+  const skipResourceCheck = (expectedResourceIdentifier as unknown) === _nodiscoverycheck;
+  if (!skipResourceCheck) assertURL(expectedResourceIdentifier, '"expectedResourceIdentifier"');
+  // As oauth4webapi: the status first, then whether the body can still be read.
+  assertResponse(response, '"response"', false);
+  await checkMetadataStatus(response, 200, "Resource Server Metadata");
   assertResponse(response);
-  await checkStatus(response, 200, "Resource Server Metadata");
   const body = await readJsonObject(response);
-  if (typeof body.resource !== "string") {
+  if (typeof body.resource !== "string" || body.resource.length === 0) {
     throw processingError(
       '"response" body "resource" property must be a string',
       INVALID_RESPONSE,
       { attribute: "resource", body },
     );
   }
-  if (body.resource !== expectedResourceIdentifier.href) {
+  if (!skipResourceCheck && !identifierMatches(body.resource, expectedResourceIdentifier)) {
     throw processingError(
       '"response" body "resource" property does not match the expected value',
       JSON_ATTRIBUTE_COMPARISON,

@@ -3,6 +3,10 @@
  * the checklist of RFC 9449 §4.3, the binding preconditions of §7.1 (the `DPoP` scheme, a token
  * with `cnf.jkt`), and the `iat` acceptance window of §11.1. Used by `validateJwtAccessToken`.
  *
+ * Every defect of the proof is `INVALID_RESPONSE`, the code oauth4webapi reports for it (it
+ * reassigns its resource-server `INVALID_REQUEST`s to `INVALID_RESPONSE` at this step), so
+ * callers that switch on the code behave the same on both libraries.
+ *
  * @module
  */
 
@@ -19,7 +23,6 @@ import {
 import { checkTyp, requireClaims } from "./_jwt.ts";
 import { clientTime, type ClockOptions, toleranceOf } from "./_time.ts";
 import {
-  INVALID_REQUEST,
   INVALID_RESPONSE,
   JWT_CLAIM_COMPARISON,
   JWT_TIMESTAMP_CHECK,
@@ -76,7 +79,7 @@ export async function checkDPoP(
 }
 
 function invalidProof(message: string, cause: Record<string, unknown>): OperationProcessingError {
-  return processingError(message, INVALID_REQUEST, cause);
+  return processingError(message, INVALID_RESPONSE, cause);
 }
 
 /**
@@ -113,26 +116,18 @@ function boundThumbprint(claims: JsonObject): string {
 
 /**
  * RFC 9449 §4.3 (1), (2): one well-formed compact JWS. `Headers` joins repeated fields with
- * ", ", and a compact JWS holds neither character. A malformed proof is a defect of the request,
- * not of a server's response.
+ * ", ", and a compact JWS holds neither character.
  */
 function decodeProof(proof: string): DecodedJws {
   if (proof.includes(",") || proof.includes(" ")) {
     throw invalidProof("the request must carry exactly one DPoP HTTP Header", { header: "dpop" });
   }
-  try {
-    return decodeJws(proof);
-  } catch (cause) {
-    if (cause instanceof OperationProcessingError && cause.code === INVALID_RESPONSE) {
-      throw invalidProof("DPoP Proof is not a well-formed compact JWS", { cause });
-    }
-    throw cause;
-  }
+  return decodeJws(proof);
 }
 
 /** RFC 9449 §4.3 (4) `typ` is `dpop+jwt`; (5) `alg` is accepted and supported. */
 function checkProofHeader(header: JsonObject, allowed: readonly string[]): string {
-  checkTyp(header, "dpop+jwt", INVALID_REQUEST);
+  checkTyp(header, "dpop+jwt", INVALID_RESPONSE);
   const alg = header.alg as string;
   if (!allowed.includes(alg)) {
     throw invalidProof('unexpected DPoP Proof "alg" header parameter', {
@@ -182,7 +177,7 @@ async function checkProofSignature(jws: DecodedJws, alg: string): Promise<JWK> {
 
 /** RFC 9449 §4.3 (3): the claims of §4.2, with `ath` since a token is presented, and typed. */
 function checkProofClaims(proofClaims: JsonObject): JsonObject {
-  requireClaims(proofClaims, PROOF_CLAIMS, INVALID_REQUEST);
+  requireClaims(proofClaims, PROOF_CLAIMS, INVALID_RESPONSE);
   for (const name of PROOF_STRING_CLAIMS) {
     const value = proofClaims[name];
     if (typeof value !== "string" || value.length === 0) {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { assertAs } from "./_assert.ts";
+import { assertAs, isResponseLike } from "./_assert.ts";
 import type { HttpOptions } from "./_http.ts";
 import type { DecodedJws } from "./_jose.ts";
 import {
@@ -255,7 +255,7 @@ export async function validateApplicationLevelSignature(
   assertAs(as);
   // Any response a processor accepted is known here, a Response-like one included.
   const jws = typeof ref === "object" && ref !== null ? signedResponses.get(ref) : undefined;
-  if (jws === undefined && !(ref instanceof Response)) {
+  if (jws === undefined && !isResponseLike(ref)) {
     throw argError('"ref" must be an instance of Response');
   }
   if (jws === undefined) {

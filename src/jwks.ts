@@ -1,16 +1,21 @@
 /**
  * The authorization server's JWK Set (RFC 7517 §5, RFC 8414 §2 `jwks_uri`): fetched on first use,
- * cached (per `[jwksCache]` object, else per metadata object), refetched once on an unknown key
- * with a 30-second cooldown, expired after 10 minutes, and shared between concurrent callers.
- * Key selection (OpenID Connect Core §10.1.1) filters by `kid`, `kty`, `crv`, `alg`, `use` and
- * `key_ops`, and refuses ambiguity.
+ * cached per `[jwksCache]` object (else per metadata object), and shared between concurrent
+ * callers. The lifecycle is
+ * oauth4webapi's, so an exported `[jwksCache]` moves between the two libraries and behaves the
+ * same: a cached set is used for 5 minutes; a key that is not in it triggers one refetch once the
+ * set is at least 60 seconds old; a `[jwksCache]` object seeds the cache when it is fresh (under
+ * 5 minutes old), receives `{ jwks, uat }` (a copy of the set, and its fetch time in epoch
+ * seconds) after each fetch, and is emptied when its set expires or is refetched. Key selection
+ * (OpenID Connect Core §10.1.1) filters by `kid`, `kty`, `crv`, `alg`, `use` and `key_ops`, and
+ * refuses ambiguity.
  *
  * @module
  */
 
 import { isJsonObject } from "./_assert.ts";
 import {
-  checkStatus,
+  checkMetadataStatus,
   enforcesHttps,
   type HttpOptions,
   prepareHeaders,
@@ -20,6 +25,7 @@ import {
   transportFor,
 } from "./_http.ts";
 import { importPublicJwk } from "./_jose.ts";
+import { jwsAlgorithm } from "./jws_algorithms.ts";
 import { epochTime } from "./_time.ts";
 import { argError, INVALID_RESPONSE, KEY_SELECTION, processingError } from "./errors.ts";
 import { jwksCache } from "./symbols.ts";
@@ -32,45 +38,92 @@ import type {
   JWKSCacheOptions,
 } from "./types.ts";
 
-/** Seconds after which a cached JWKS is fetched again. */
-export const JWKS_MAX_AGE = 600;
-/** Seconds that must pass before an unknown key triggers another fetch. */
-export const JWKS_REFETCH_COOLDOWN = 30;
+/** Seconds after which a cached JWKS is fetched again (oauth4webapi's 300). */
+export const JWKS_MAX_AGE = 300;
+/** Seconds a JWKS must have been cached before an unknown key triggers a refetch (oauth4webapi's 60). */
+export const JWKS_REFETCH_COOLDOWN = 60;
 
 interface CacheState {
   jwks?: JWKS;
   uat?: number;
-  pending?: Promise<JWKS>;
+  /** The copy of `jwks` last written to (or taken from) the caller's `[jwksCache]`. */
+  exportedJwks?: JWKS;
+  pending?: Promise<{ jwks: JWKS; uat: number }>;
   /** The one key selected per `alg` and `kid` from `jwks`; dropped whenever `jwks` changes. */
   selected?: Map<string, JWK>;
 }
 
+/**
+ * The caches: per `[jwksCache]` object when the caller gives one (so copies of the metadata that
+ * share it share one fetch), else per metadata object. Either way the set in use is the one the
+ * export holds, as oauth4webapi reads it.
+ */
 const states = new WeakMap<object, CacheState>();
 
-function stateFor(
-  as: AuthorizationServer,
-  options?: JWKSCacheOptions,
-): { state: CacheState; exported?: object } {
+function exportedCache(options?: JWKSCacheOptions): Partial<ExportedJWKSCache> | undefined {
   const exported = options?.[jwksCache];
   if (exported !== undefined && !isJsonObject(exported)) {
     throw argError('"options[jwksCache]" must be an object');
   }
+  return exported as Partial<ExportedJWKSCache> | undefined;
+}
+
+function stateFor(
+  as: AuthorizationServer,
+  exported: Partial<ExportedJWKSCache> | undefined,
+): CacheState {
   const owner: object = exported ?? as;
   let state = states.get(owner);
   if (state === undefined) {
     state = {};
-    const input = exported as Partial<ExportedJWKSCache> | undefined;
-    if (input && isJwks(input.jwks) && typeof input.uat === "number") {
-      state.jwks = input.jwks;
-      state.uat = input.uat;
-    }
     states.set(owner, state);
   }
-  return { state, exported };
+  // The export is the truth: when someone else filled, replaced or emptied it since this cache
+  // last wrote it (oauth4webapi sharing it, the application restoring it), a fresh set there is
+  // taken as is and anything else leaves nothing cached.
+  if (
+    exported !== undefined &&
+    (exported.jwks !== state.exportedJwks || exported.uat !== state.uat)
+  ) {
+    if (isFresh(exported)) {
+      setJwks(state, exported.jwks!, exported.uat!);
+      state.exportedJwks = exported.jwks;
+    } else {
+      forget(state);
+    }
+  }
+  return state;
+}
+
+function isFresh(exported: Partial<ExportedJWKSCache>): boolean {
+  return typeof exported.uat === "number" && epochTime() - exported.uat < JWKS_MAX_AGE &&
+    isJwks(exported.jwks);
 }
 
 function isJwks(value: unknown): value is JWKS {
   return isJsonObject(value) && Array.isArray(value.keys) && value.keys.every(isJsonObject);
+}
+
+function setJwks(state: CacheState, jwks: JWKS, uat: number): void {
+  state.jwks = jwks;
+  state.uat = uat;
+  state.selected = undefined;
+}
+
+function forget(state: CacheState): void {
+  state.jwks = undefined;
+  state.uat = undefined;
+  state.exportedJwks = undefined;
+  state.selected = undefined;
+}
+
+/** Forgets the cached set, in the cache and in the caller's export (as oauth4webapi does). */
+function clear(state: CacheState, exported: Partial<ExportedJWKSCache> | undefined): void {
+  forget(state);
+  if (exported !== undefined) {
+    delete exported.jwks;
+    delete exported.uat;
+  }
 }
 
 async function fetchJwks(as: AuthorizationServer, options?: HttpOptions): Promise<JWKS> {
@@ -84,28 +137,55 @@ async function fetchJwks(as: AuthorizationServer, options?: HttpOptions): Promis
     options,
     transport: transportFor(undefined, options),
   });
-  await checkStatus(response, 200, "JSON Web Key Set");
-  const body: JsonObject = await readJsonObject(response);
+  await checkMetadataStatus(response, 200, "JSON Web Key Set");
+  const body: JsonObject = await readJsonObject(response, JWKS_TYPES);
+  if (!Array.isArray(body.keys)) {
+    throw processingError('"response" body "keys" property must be an array', INVALID_RESPONSE, {
+      body,
+    });
+  }
   if (!isJwks(body)) {
-    throw processingError('"response" body must be a JSON Web Key Set', INVALID_RESPONSE, { body });
+    throw processingError(
+      '"response" body "keys" property members must be JWK formatted objects',
+      INVALID_RESPONSE,
+      { body },
+    );
   }
   return body;
 }
 
+/** RFC 7517 §8.5.1: a JWK Set may also be labelled `application/jwk-set+json`. */
+const JWKS_TYPES: readonly string[] = ["application/json", "application/jwk-set+json"];
+
+/**
+ * Fetches the set into the cache (joining a fetch already under way), then exports a copy into
+ * the caller's `[jwksCache]`, so the caller may persist or change it without touching the cache.
+ */
 async function loadJwks(
   as: AuthorizationServer,
   state: CacheState,
-  exported: object | undefined,
+  exported: Partial<ExportedJWKSCache> | undefined,
   options?: HttpOptions,
-): Promise<JWKS> {
+): Promise<void> {
+  const { jwks, uat } = await sharedFetch(as, state, options);
+  if (exported !== undefined) {
+    const copy = structuredClone(jwks);
+    Object.assign(exported, { jwks: copy, uat });
+    state.exportedJwks = copy;
+  }
+}
+
+async function sharedFetch(
+  as: AuthorizationServer,
+  state: CacheState,
+  options?: HttpOptions,
+): Promise<{ jwks: JWKS; uat: number }> {
   const joined = state.pending !== undefined;
   if (!joined) {
     state.pending = fetchJwks(as, options).then((jwks) => {
-      state.jwks = jwks;
-      state.selected = undefined;
-      state.uat = epochTime();
-      if (exported) Object.assign(exported, { jwks, uat: state.uat });
-      return jwks;
+      const uat = epochTime();
+      setJwks(state, jwks, uat);
+      return { jwks, uat };
     }).finally(() => {
       state.pending = undefined;
     });
@@ -119,7 +199,7 @@ async function loadJwks(
     if (
       joined && isAbort(err) && !(options?.signal instanceof AbortSignal && options.signal.aborted)
     ) {
-      return await loadJwks(as, state, exported, options);
+      return await sharedFetch(as, state, options);
     }
     throw err;
   }
@@ -129,31 +209,9 @@ function isAbort(err: unknown): boolean {
   return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError");
 }
 
-function expectedKty(alg: string): { kty: string; crv?: string } | undefined {
-  switch (alg) {
-    case "RS256":
-    case "RS384":
-    case "RS512":
-    case "PS256":
-    case "PS384":
-    case "PS512":
-      return { kty: "RSA" };
-    case "ES256":
-      return { kty: "EC", crv: "P-256" };
-    case "ES384":
-      return { kty: "EC", crv: "P-384" };
-    case "ES512":
-      return { kty: "EC", crv: "P-521" };
-    case "Ed25519":
-    case "EdDSA":
-      return { kty: "OKP", crv: "Ed25519" };
-  }
-  return undefined;
-}
-
 /** Returns the JWKS keys that may verify a JWS with this `alg` and `kid`. */
 export function selectCandidates(keys: readonly JWK[], alg: string, kid: unknown): JWK[] {
-  const expected = expectedKty(alg);
+  const expected = jwsAlgorithm(alg);
   if (expected === undefined) return [];
   return keys.filter((jwk) =>
     jwk.kty === expected.kty &&
@@ -183,10 +241,12 @@ export async function selectVerificationKey(
       header,
     });
   }
-  const { state, exported } = stateFor(as, options);
+  const exported = exportedCache(options);
+  const state = stateFor(as, exported);
   const now = epochTime();
   let fresh = false;
-  if (state.jwks === undefined || state.uat === undefined || now - state.uat >= JWKS_MAX_AGE) {
+  if (state.jwks !== undefined && now - state.uat! >= JWKS_MAX_AGE) clear(state, exported);
+  if (state.jwks === undefined) {
     await loadJwks(as, state, exported, options);
     fresh = true;
   }
@@ -196,7 +256,8 @@ export async function selectVerificationKey(
   const known = state.selected?.get(memo);
   if (known !== undefined) return await importPublicJwk(known, alg);
   let candidates = selectCandidates(state.jwks!.keys, alg, kid);
-  if (candidates.length === 0 && !fresh && now - (state.uat ?? 0) >= JWKS_REFETCH_COOLDOWN) {
+  if (candidates.length === 0 && !fresh && now - state.uat! >= JWKS_REFETCH_COOLDOWN) {
+    clear(state, exported);
     await loadJwks(as, state, exported, options);
     candidates = selectCandidates(state.jwks!.keys, alg, kid);
   }

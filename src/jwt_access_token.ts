@@ -164,11 +164,11 @@ type ConfirmationMethod = "jkt" | "x5t#S256";
  *   `DPoP`, `alg: "none"` or another unsupported algorithm, an unknown `crit` header, an unknown
  *   confirmation method or several confirmation methods at once.
  * @throws {OperationProcessingError} `INVALID_REQUEST` for a missing or malformed
- *   `Authorization` header, a non-string `sub`/`jti`/`client_id`, a malformed `cnf`, a missing,
- *   repeated or invalid DPoP proof (bad `typ`, `alg`, `jwk`, signature or claim), a DPoP-bound
- *   token sent with `Bearer`, or a certificate-bound token without a certificate;
- *   `INVALID_RESPONSE` for a bad `typ` or `alg` of the token, a failed signature, a missing or
- *   mistyped claim, or a token that is not a compact JWS (a malformed proof is `INVALID_REQUEST`);
+ *   `Authorization` header, a non-string `sub`/`jti`/`client_id`, a malformed `cnf`, or a
+ *   certificate-bound token without a certificate; `INVALID_RESPONSE` for a bad `typ` or `alg`
+ *   of the token, a failed signature, a missing or mistyped claim, a token that is not a compact
+ *   JWS, and (as oauth4webapi reports it) a missing, repeated or invalid DPoP proof (bad `typ`,
+ *   `alg`, `jwk`, signature or claim) or a DPoP-bound token sent with `Bearer`;
  *   `PARSE_ERROR` for a token or proof whose base64url or JSON does not decode;
  *   `JWT_CLAIM_COMPARISON` for `iss`, `aud`, DPoP `htm`/`htu`/`ath`, and a `cnf` mismatch;
  *   `JWT_TIMESTAMP_CHECK` for `exp`, `nbf` and the DPoP `iat`; `KEY_SELECTION` and the JWKS

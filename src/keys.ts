@@ -104,6 +104,7 @@ export async function generateKeyPair(
   options?: GenerateKeyPairOptions,
 ): Promise<CryptoKeyPair> {
   if (typeof alg !== "string") throw argError('"alg" must be a string');
+  if (alg.length === 0) throw argError('"alg" must not be empty', "ERR_INVALID_ARG_VALUE");
   if (options !== undefined && !isJsonObject(options)) {
     throw argError('"options" must be an object');
   }

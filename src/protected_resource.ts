@@ -12,12 +12,12 @@ import {
   dpopOf,
   enforcesHttps,
   type HttpOptions,
+  prepareHeaders,
   send,
   transportFor,
 } from "./_http.ts";
 import { argError } from "./errors.ts";
 import type { DPoPRequestOptions, HttpRequestOptions } from "./types.ts";
-import { resourceHeaders } from "./userinfo.ts";
 import { checkAuthenticationChallenges } from "./www_authenticate.ts";
 
 /** What {@link protectedResourceRequest} may send as a request body. */
@@ -69,15 +69,18 @@ function normalizeMethod(method: unknown): string {
  * `Authorization: DPoP <token>` and a `DPoP` proof whose `htm` is the method, `htu` the URL
  * without query and fragment, `ath` the hash of the token, and `nonce` the last `DPoP-Nonce` this
  * resource's origin sent. The caller's `headers` are kept, except that they may not contain
- * `Authorization` or `DPoP`. The method is normalised as `fetch` does (`get` → `GET`), and
+ * `Authorization`. A `DPoP` header among them is an externally formed proof: it is sent as is,
+ * with `Authorization: DPoP <token>` (a handle's proof replaces it when `options.DPoP` is given
+ * too). The method is normalised as `fetch` does (`get` → `GET`), and
  * `http:` URLs are refused unless `[allowInsecureRequests]`. Redirects are not followed. For a
  * certificate-bound token (RFC 8705 §3), pass `mtlsFetch(certificate)` as `[customFetch]`.
  *
  * The response is returned as it is, whatever its status, unless it carries a
- * `WWW-Authenticate` challenge: then its body is cancelled and a
- * {@link WWWAuthenticateChallengeError} is thrown (as oauth4webapi does), so
+ * well-formed `WWW-Authenticate` challenge: then a {@link WWWAuthenticateChallengeError} is
+ * thrown (as oauth4webapi does) whose `response` still has its body unread, so
  * {@link isDPoPNonceError} can tell when to retry. A `DPoP-Nonce` header is remembered by the
- * handle before that, so the retry carries it.
+ * handle before that, so the retry carries it. A header the RFC 9110 grammar does not allow
+ * carries no challenge: the response is returned.
  *
  * @param accessToken The access token.
  * @param method The HTTP method, such as `"GET"` or `"POST"`.
@@ -89,11 +92,10 @@ function normalizeMethod(method: unknown): string {
  * @throws {WWWAuthenticateChallengeError} `WWW_AUTHENTICATE_CHALLENGE` when the response carries
  *   a challenge (such as `Bearer error="invalid_token"` or `DPoP error="use_dpop_nonce"`).
  * @throws {OperationProcessingError} `HTTP_REQUEST_FORBIDDEN` for an `http:` URL without
- *   `[allowInsecureRequests]`, `REQUEST_PROTOCOL_FORBIDDEN` for other schemes, `PARSE_ERROR` for
- *   a malformed `WWW-Authenticate` header.
+ *   `[allowInsecureRequests]`, `REQUEST_PROTOCOL_FORBIDDEN` for other schemes.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` before any request for an
  *   empty token, a `url` that is not a `URL`, an invalid or forbidden method, a body with
- *   `GET`/`HEAD`, or `Authorization`/`DPoP` among `headers`.
+ *   `GET`/`HEAD`, `Authorization` among `headers`, or a URL with `user:pass@` credentials.
  * @throws {DOMException} `TimeoutError` or `AbortError` from the signal; network errors from
  *   `fetch` pass through unchanged.
  * @example Usage
@@ -143,8 +145,11 @@ export async function protectedResourceRequest(
   checkProtocol(url, enforcesHttps(httpOptions));
   const transport = transportFor(undefined, httpOptions);
   const dpop = dpopOf(options);
-  const requestHeaders = resourceHeaders(headers, '"headers"');
-  requestHeaders.set("authorization", `${dpop === undefined ? "Bearer" : "DPoP"} ${accessToken}`);
+  const requestHeaders = prepareHeaders(headers, '"headers"');
+  // RFC 9449 §7.1: a DPoP-bound token travels with the DPoP scheme, whether the proof comes from
+  // the DPoP handle or was formed by the caller and passed in `headers`.
+  const scheme = dpop !== undefined || requestHeaders.has("dpop") ? "DPoP" : "Bearer";
+  requestHeaders.set("authorization", `${scheme} ${accessToken}`);
   const response = await send({
     url,
     method: httpMethod,
@@ -155,11 +160,7 @@ export async function protectedResourceRequest(
     dpop,
     accessToken,
   });
-  try {
-    checkAuthenticationChallenges(response);
-  } catch (err) {
-    await response.body?.cancel();
-    throw err;
-  }
+  // The error keeps the response with its body unread: the caller may want it.
+  checkAuthenticationChallenges(response);
   return response;
 }

@@ -339,8 +339,10 @@ async function sendJson(
   headers.set("accept", "application/json");
   if (body !== undefined) headers.set("content-type", "application/json");
   if (accessToken !== undefined) {
-    // RFC 6750 §2.1, or RFC 9449 §7.1 when the token is DPoP-bound.
-    headers.set("authorization", `${dpop ? "DPoP" : "Bearer"} ${accessToken}`);
+    // RFC 6750 §2.1, or RFC 9449 §7.1 when the token is DPoP-bound (a proof from the handle, or
+    // one the caller formed and put in `headers`).
+    const scheme = dpop !== undefined || headers.has("dpop") ? "DPoP" : "Bearer";
+    headers.set("authorization", `${scheme} ${accessToken}`);
   }
   return await send({ url, method, headers, body, options, transport, dpop, accessToken });
 }

@@ -7,8 +7,8 @@
  */
 
 import { assertNonEmptyString, assertResponse, toSearchParams } from "./_assert.ts";
-import { checkStatus } from "./_http.ts";
-import { authenticatedPost, jsonHeaders } from "./client_auth.ts";
+import { checkStatus, discardBody, prepareHeaders } from "./_http.ts";
+import { authenticatedPost } from "./client_auth.ts";
 import type { AuthorizationServer, Client, ClientAuth, HttpRequestOptions } from "./types.ts";
 
 /** Options of {@link revocationRequest}. */
@@ -22,7 +22,8 @@ export interface RevocationRequestOptions extends HttpRequestOptions<"POST", URL
  *
  * The request goes to `as.revocation_endpoint`, or to its mTLS alias when
  * `client.use_mtls_endpoint_aliases` is true, authenticated with `clientAuthentication`. The
- * `token` parameter always wins over one in `additionalParameters`.
+ * `token` parameter always wins over one in `additionalParameters`. No `Accept` header is sent
+ * (one among `headers` is dropped), as oauth4webapi does.
  *
  * @param as Authorization server metadata.
  * @param client Client metadata.
@@ -60,13 +61,17 @@ export async function revocationRequest(
   assertNonEmptyString(token, '"token"');
   const body = toSearchParams(options?.additionalParameters, '"options.additionalParameters"');
   body.set("token", token);
+  // RFC 7009 §2.2: a successful response has no content to negotiate, so no Accept is sent (not
+  // even the caller's), as oauth4webapi does.
+  const headers = prepareHeaders(options?.headers);
+  headers.delete("accept");
   return await authenticatedPost(
     as,
     client,
     clientAuthentication,
     "revocation_endpoint",
     body,
-    jsonHeaders(options),
+    headers,
     options,
   );
 }
@@ -82,7 +87,7 @@ export async function revocationRequest(
  * @throws {WWWAuthenticateChallengeError} When the response carries a challenge.
  * @throws {OperationProcessingError} `RESPONSE_IS_NOT_CONFORM` for a status other than `200`
  *   without an error body.
- * @throws {TypeError} When `response` is not a `Response` or its body was already read.
+ * @throws {TypeError} When `response` is not a `Response`, or is an error whose body was already read.
  * @example Usage
  * ```ts
  * import * as oauth from "@authlane/oauth";
@@ -92,8 +97,9 @@ export async function revocationRequest(
  * @see {@link https://www.rfc-editor.org/rfc/rfc7009#section-2.2 | RFC 7009 §2.2}
  */
 export async function processRevocationResponse(response: Response): Promise<undefined> {
-  assertResponse(response);
+  // The body of a success is never read (RFC 7009 §2.2), so one already read is no mistake.
+  assertResponse(response, '"response"', false);
   await checkStatus(response, 200, "Revocation Endpoint");
-  await response.body?.cancel();
+  await discardBody(response);
   return undefined;
 }

@@ -215,12 +215,26 @@ function parseChallenge(scanner: Scanner): WWWAuthenticateChallenge {
   const scheme = scanner.readToken().toLowerCase() as Lowercase<string>;
   if (scheme === "") throw scanner.fail("expected an auth-scheme in WWW-Authenticate");
   const gap = scanner.skipSpaces();
-  const c = scanner.peek();
+  let c = scanner.peek();
+  if (c === COMMA && gap > 0) {
+    // challenge = auth-scheme [ 1*SP ( token68 / #auth-param ) ]: after the space, the
+    // #auth-param list may open with empty elements (RFC 9110 §5.6.1), as in
+    // `Scheme , realm="x"`. The first non-empty element belongs to this challenge when it is an
+    // auth-param (`token BWS "="`); otherwise it starts the next challenge.
+    const mark = scanner.pos;
+    scanner.skipSeparators();
+    const name = scanner.readToken();
+    scanner.skipSpaces();
+    if (name !== "" && scanner.peek() === EQUALS) {
+      return { scheme, parameters: Object.fromEntries(parseAuthParams(scanner, name)) };
+    }
+    scanner.pos = mark;
+    c = COMMA;
+  }
   if (c === -1 || c === COMMA) {
     if (c === COMMA) scanner.pos++;
     return { scheme, parameters: {} };
   }
-  // challenge = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
   if (gap === 0) throw scanner.fail("unexpected character after an auth-scheme");
   const token68 = scanner.tryToken68();
   if (token68 !== undefined) return { scheme, parameters: {}, token68 };
@@ -277,13 +291,14 @@ export function parseWwwAuthenticateChallenges(header: string): WWWAuthenticateC
  *
  * When the response has a `WWW-Authenticate` header holding at least one challenge, this throws
  * a {@link WWWAuthenticateChallengeError} whose `cause` is the parsed challenges, with the
- * response's `status` and the (non-enumerable) `response`. The body is left untouched. A
- * response without the header, or whose header holds only empty list elements, passes.
+ * response's `status` and the (non-enumerable) `response`. The body is left untouched, so the
+ * caller can still read it from the error. A response without the header, whose header holds
+ * only empty list elements, or whose header the RFC 9110 grammar does not allow (as
+ * oauth4webapi does with a header it cannot parse), passes.
  *
  * @param response The response to check.
  * @returns Nothing; it returns only when the response carries no challenge.
  * @throws {WWWAuthenticateChallengeError} `WWW_AUTHENTICATE_CHALLENGE` when challenges are present.
- * @throws {OperationProcessingError} `PARSE_ERROR` when the header is malformed.
  * @example Usage
  * ```ts
  * import * as oauth from "@authlane/oauth";
@@ -301,7 +316,14 @@ export function parseWwwAuthenticateChallenges(header: string): WWWAuthenticateC
 export function checkAuthenticationChallenges(response: Response): void {
   const header = response.headers.get("www-authenticate");
   if (header === null) return;
-  const challenges = parseWwwAuthenticateChallenges(header);
+  let challenges: WWWAuthenticateChallenge[];
+  try {
+    challenges = parseWwwAuthenticateChallenges(header);
+  } catch {
+    // A header the RFC 9110 grammar does not allow carries no challenge that can be trusted; as
+    // oauth4webapi does with a header it cannot parse, the response is judged without it.
+    return;
+  }
   if (challenges.length === 0) return;
   throw new WWWAuthenticateChallengeError(
     "server responded with a challenge in the WWW-Authenticate HTTP Header",

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
+import * as o4w from "oauth4webapi";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs, type FakeRequest } from "./_fake_as.ts";
 import { keys, type TestAlg } from "./_keys.ts";
@@ -30,16 +31,15 @@ async function authenticate(
 }
 
 /**
- * The WHATWG application/x-www-form-urlencoded byte serializer, which RFC 6749 §2.3.1 and
- * Appendix B call for: UTF-8 bytes; `*-._` and alphanumerics kept; space to `+`; everything else
+ * `application/x-www-form-urlencoded` as RFC 6749 §2.3.1 and Appendix B name it (HTML 4.01
+ * §17.13.4.1): UTF-8 bytes; only ASCII letters and digits kept; space to `+`; every other byte
  * `%XX` with uppercase hex.
  */
 function formUrlEncode(value: string): string {
   let out = "";
   for (const byte of new TextEncoder().encode(value)) {
     const keep = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) ||
-      (byte >= 0x61 && byte <= 0x7a) || byte === 0x2a || byte === 0x2d || byte === 0x2e ||
-      byte === 0x5f;
+      (byte >= 0x61 && byte <= 0x7a);
     if (byte === 0x20) out += "+";
     else if (keep) out += String.fromCharCode(byte);
     else out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
@@ -90,14 +90,14 @@ function now(): number {
 // --- client_secret_basic (RFC 6749 §2.3.1) ----------------------------------------------------
 
 Deno.test("ClientSecretBasic() form-encodes the client ID and secret before Basic encoding", async () => {
-  const clientId = "a b:c";
-  const secret = "p@ss:w/ord é+*~!'()";
+  const clientId = "a b:c.d_e";
+  const secret = "p@ss:w/ord é+*~!'()-._";
   const server = createFakeAs({ client: { client_id: clientId }, clientSecret: secret });
   const sent = await authenticate(server, oauth.ClientSecretBasic(secret));
   const expectedUser = formUrlEncode(clientId);
   const expectedPassword = formUrlEncode(secret);
-  assert.equal(expectedUser, "a+b%3Ac");
-  assert.equal(expectedPassword, "p%40ss%3Aw%2Ford+%C3%A9%2B*%7E%21%27%28%29");
+  assert.equal(expectedUser, "a+b%3Ac%2Ed%5Fe");
+  assert.equal(expectedPassword, "p%40ss%3Aw%2Ford+%C3%A9%2B%2A%7E%21%27%28%29%2D%2E%5F");
   assert.equal(
     sent.headers.get("authorization"),
     `Basic ${btoa(`${expectedUser}:${expectedPassword}`)}`,
@@ -113,10 +113,33 @@ Deno.test("ClientSecretBasic() form-encodes the client ID and secret before Basi
   assert.equal(sent.form?.has("client_assertion"), false);
 });
 
-Deno.test("ClientSecretBasic() sends plain credentials unchanged", async () => {
+Deno.test("ClientSecretBasic() sends letters and digits unchanged and encodes - as %2D", async () => {
   const server = createFakeAs();
+  assert.equal(server.clientSecret, "fake-secret");
   const sent = await authenticate(server, oauth.ClientSecretBasic(server.clientSecret));
-  assert.equal(sent.headers.get("authorization"), `Basic ${btoa("client:fake-secret")}`);
+  assert.equal(sent.headers.get("authorization"), `Basic ${btoa("client:fake%2Dsecret")}`);
+});
+
+Deno.test("ClientSecretBasic() sends the same Authorization header as oauth4webapi, byte for byte", async () => {
+  const as = { issuer: "https://as.example", token_endpoint: "https://as.example/token" };
+  const values = ["client", "a b", "x-y_z.w~v*u!t'(s)", "é ü 日本", "p%40ss", "+/=:;@&", "A1"];
+  for (const clientId of values) {
+    for (const secret of values) {
+      const sent: string[] = [];
+      const record = (_url: string, init: { headers: Record<string, string> }) => {
+        sent.push(init.headers.authorization!);
+        return Promise.resolve(new Response(null, { status: 204 }));
+      };
+      const client = { client_id: clientId };
+      await oauth.clientCredentialsGrantRequest(as, client, oauth.ClientSecretBasic(secret), {}, {
+        [oauth.customFetch]: record,
+      });
+      await o4w.clientCredentialsGrantRequest(as, client, o4w.ClientSecretBasic(secret), {}, {
+        [o4w.customFetch]: record,
+      });
+      assert.equal(sent[0], sent[1], `${clientId} / ${secret}`);
+    }
+  }
 });
 
 Deno.test("ClientSecretBasic() with a wrong secret is refused by the server and the secret stays out of the error", async () => {

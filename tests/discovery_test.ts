@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import * as oauth from "@authlane/oauth";
+import * as o4w from "oauth4webapi";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { challenge, createFakeAs, json, oauthError } from "./_fake_as.ts";
 
@@ -326,6 +327,51 @@ Deno.test("processDiscoveryResponse() refuses metadata of another tenant on the 
   );
 });
 
+Deno.test("processDiscoveryResponse() refuses an issuer that matches the expected one only after URL normalisation (RFC 8414 §3.3)", async () => {
+  const cases: [string, string][] = [
+    ["https://as.example", "https://AS.example"],
+    ["https://as.example", "https://As.Example/"],
+    ["https://as.example", "https://as.example:443"],
+    ["https://as.example/tenant", "https://as.example/x/../tenant"],
+    ["https://as.example/tenant", "https://as.example/./tenant"],
+    ["https://bücher.example", "https://bücher.example"],
+    ["https://as.example/t%C3%A9nant", "https://as.example/ténant"],
+  ];
+  for (const [expected, issuer] of cases) {
+    const body = { ...METADATA, issuer };
+    await assertOAuthError(
+      () => oauth.processDiscoveryResponse(new URL(expected), json(body)),
+      oauth.OperationProcessingError,
+      oauth.JSON_ATTRIBUTE_COMPARISON,
+      { attribute: "issuer", expected: new URL(expected).href },
+    );
+    // oauth4webapi compares after parsing the issuer as a URL, and accepts (README difference).
+    const accepted = await o4w.processDiscoveryResponse(new URL(expected), json(body));
+    assert.equal(accepted.issuer, issuer);
+  }
+});
+
+Deno.test("processDiscoveryResponse() accepts the identical issuer, with or without the slash of an empty path", async () => {
+  for (const issuer of ["https://as.example", "https://as.example/"]) {
+    const as = await oauth.processDiscoveryResponse(new URL(ISSUER), json({ ...METADATA, issuer }));
+    assert.equal(as.issuer, issuer);
+  }
+  const tenant = "https://as.example/tenant";
+  const as = await oauth.processDiscoveryResponse(
+    new URL(tenant),
+    json({ ...METADATA, issuer: tenant }),
+  );
+  assert.equal(as.issuer, tenant);
+  const punycode = "https://xn--bcher-kva.example";
+  assert.equal(
+    (await oauth.processDiscoveryResponse(
+      new URL("https://bücher.example"),
+      json({ ...METADATA, issuer: punycode }),
+    )).issuer,
+    punycode,
+  );
+});
+
 Deno.test("processDiscoveryResponse() refuses an issuer that is not a URL as a mismatch", async () => {
   await assertOAuthError(
     () => oauth.processDiscoveryResponse(new URL(ISSUER), json({ ...METADATA, issuer: "as" })),
@@ -359,8 +405,8 @@ Deno.test("processDiscoveryResponse() skips only the issuer comparison with _nod
   );
 });
 
-Deno.test("processDiscoveryResponse() refuses a response that is not JSON by content type", async () => {
-  const response = new Response(JSON.stringify(METADATA), {
+Deno.test("processDiscoveryResponse() refuses a body that does not parse and is not labelled JSON as RESPONSE_IS_NOT_JSON", async () => {
+  const response = new Response("<html>maintenance</html>", {
     headers: { "content-type": "text/html" },
   });
   await assertOAuthError(
@@ -369,6 +415,14 @@ Deno.test("processDiscoveryResponse() refuses a response that is not JSON by con
     oauth.RESPONSE_IS_NOT_JSON,
   );
   assert.equal(response.bodyUsed, true);
+});
+
+Deno.test("processDiscoveryResponse() reads a JSON document whatever its content type, as oauth4webapi does", async () => {
+  for (const headers of [{ "content-type": "text/plain" }, {}] as HeadersInit[]) {
+    const response = new Response(JSON.stringify(METADATA), { headers });
+    const as = await oauth.processDiscoveryResponse(new URL(ISSUER), response);
+    assert.equal(as.issuer, ISSUER);
+  }
 });
 
 Deno.test("processDiscoveryResponse() accepts application/json with a charset parameter", async () => {
@@ -398,19 +452,15 @@ Deno.test("processDiscoveryResponse() refuses a JSON body that is not an object"
   }
 });
 
-Deno.test("processDiscoveryResponse() turns a non-200 OAuth 2.0 error body into a ResponseBodyError", async () => {
-  const err = await assertOAuthError(
-    () =>
-      oauth.processDiscoveryResponse(
-        new URL(ISSUER),
-        oauthError("invalid_request", "no such tenant", 404),
-      ),
-    oauth.ResponseBodyError,
-    oauth.RESPONSE_BODY_ERROR,
-    { error: "invalid_request" },
+Deno.test("processDiscoveryResponse() refuses a non-200 OAuth 2.0 error body as not conform, as oauth4webapi does", async () => {
+  const response = oauthError("invalid_request", "no such tenant", 404);
+  await assertOAuthError(
+    () => oauth.processDiscoveryResponse(new URL(ISSUER), response),
+    oauth.OperationProcessingError,
+    oauth.RESPONSE_IS_NOT_CONFORM,
+    { status: 404, expected: 200 },
   );
-  assert.equal(err.status, 404);
-  assert.equal(err.error_description, "no such tenant");
+  assert.equal(response.bodyUsed, true, "the body is released");
 });
 
 Deno.test("processDiscoveryResponse() refuses any status but 200 without an error body as not conform", async () => {
@@ -429,12 +479,20 @@ Deno.test("processDiscoveryResponse() refuses any status but 200 without an erro
   }
 });
 
-Deno.test("processDiscoveryResponse() surfaces a WWW-Authenticate challenge", async () => {
+Deno.test("processDiscoveryResponse() refuses a 401 with a challenge as not conform, as oauth4webapi does", async () => {
   await assertOAuthError(
     () => oauth.processDiscoveryResponse(new URL(ISSUER), challenge('Bearer realm="as"')),
-    oauth.WWWAuthenticateChallengeError,
-    oauth.WWW_AUTHENTICATE_CHALLENGE,
+    oauth.OperationProcessingError,
+    oauth.RESPONSE_IS_NOT_CONFORM,
+    { status: 401 },
   );
+});
+
+Deno.test("processDiscoveryResponse() reads a 200 document that also carries a challenge", async () => {
+  const response = new Response(JSON.stringify(METADATA), {
+    headers: { "content-type": "application/json", "www-authenticate": 'Key realm="kong"' },
+  });
+  assert.equal((await oauth.processDiscoveryResponse(new URL(ISSUER), response)).issuer, ISSUER);
 });
 
 Deno.test("processDiscoveryResponse() refuses invalid arguments", async () => {
@@ -547,6 +605,22 @@ Deno.test("resourceDiscoveryRequest() builds the well-known URL of root resource
   ]);
 });
 
+Deno.test("resourceDiscoveryRequest() removes the terminating slash of a resource path as RFC 9728 §3.1 requires (oauth4webapi keeps it)", async () => {
+  const resource = new URL("https://rs.example/api/");
+  const ours = recorder();
+  await (await oauth.resourceDiscoveryRequest(resource, ours.options)).body?.cancel();
+  assert.equal(ours.calls[0]!.url, "https://rs.example/.well-known/oauth-protected-resource/api");
+  const theirs = recorder();
+  await (await o4w.resourceDiscoveryRequest(resource, {
+    [o4w.customFetch]: theirs.options[oauth.customFetch],
+  })).body?.cancel();
+  assert.equal(
+    theirs.calls[0]!.url,
+    "https://rs.example/.well-known/oauth-protected-resource/api/",
+    "the README's difference row still holds",
+  );
+});
+
 Deno.test("resourceDiscoveryRequest() refuses a resource with a fragment before any request", async () => {
   const { calls, options } = recorder();
   await assertTypeError(
@@ -602,6 +676,56 @@ Deno.test("processResourceDiscoveryResponse() refuses metadata for another resou
   }
 });
 
+Deno.test("processResourceDiscoveryResponse() accepts an origin-only resource published without the slash URL serialization adds", async () => {
+  for (const resource of ["https://rs.example", "https://rs.example/"]) {
+    const rs = await oauth.processResourceDiscoveryResponse(
+      new URL("https://rs.example"),
+      json({ resource, authorization_servers: [ISSUER] }),
+    );
+    assert.equal(rs.resource, resource);
+  }
+});
+
+Deno.test("processResourceDiscoveryResponse() refuses a resource that matches only after URL normalisation (RFC 9728 §3.3)", async () => {
+  for (
+    const [expected, resource] of [
+      ["https://rs.example", "https://RS.example"],
+      ["https://rs.example/api", "https://rs.example:443/api"],
+      ["https://rs.example/api", "https://rs.example/x/../api"],
+      ["https://rs.example/api", "https://rs.example/api/"],
+    ]
+  ) {
+    await assertOAuthError(
+      () =>
+        oauth.processResourceDiscoveryResponse(
+          new URL(expected!),
+          json({ resource, authorization_servers: [ISSUER] }),
+        ),
+      oauth.OperationProcessingError,
+      oauth.JSON_ATTRIBUTE_COMPARISON,
+      { attribute: "resource" },
+    );
+  }
+});
+
+Deno.test("processResourceDiscoveryResponse() skips only the resource comparison with _nodiscoverycheck", async () => {
+  const body = { resource: "https://elsewhere.example/api", authorization_servers: [ISSUER] };
+  const rs = await oauth.processResourceDiscoveryResponse(
+    oauth._nodiscoverycheck as unknown as URL,
+    json(body),
+  );
+  assert.equal(rs.resource, body.resource);
+  await assertOAuthError(
+    () =>
+      oauth.processResourceDiscoveryResponse(
+        oauth._nodiscoverycheck as unknown as URL,
+        json({ resource: 1 }),
+      ),
+    oauth.OperationProcessingError,
+    oauth.INVALID_RESPONSE,
+  );
+});
+
 Deno.test("processResourceDiscoveryResponse() refuses a missing or non-string resource", async () => {
   for (const resource of [undefined, 1, [RESOURCE]]) {
     await assertOAuthError(
@@ -654,7 +778,7 @@ Deno.test("processResourceDiscoveryResponse() refuses a non-JSON or non-object b
     () =>
       oauth.processResourceDiscoveryResponse(
         new URL(RESOURCE),
-        new Response(RESOURCE, { headers: { "content-type": "text/plain" } }),
+        new Response("<html></html>", { headers: { "content-type": "text/plain" } }),
       ),
     oauth.OperationProcessingError,
     oauth.RESPONSE_IS_NOT_JSON,

@@ -3,7 +3,10 @@
  * decoding), scheme enforcement, and what a `[customFetch]` receives.
  */
 import assert from "node:assert/strict";
+import { Response as UndiciResponse } from "undici";
 import * as oauth from "@authlane/oauth";
+import * as o4w from "oauth4webapi";
+import { readText } from "../src/_http.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 
 interface Server extends AsyncDisposable {
@@ -280,4 +283,374 @@ Deno.test("processClientCredentialsResponse() keeps a malformed body's tokens ou
   );
   // V8 quotes the first 10 characters of the text it could not parse.
   assert.ok(!Deno.inspect(err, { depth: 10 }).includes(secret.slice(0, 10)));
+});
+
+// --- Response-likes: undici's, another realm's ------------------------------------------------
+
+const AS = { issuer: "https://as.example", token_endpoint: "https://as.example/token" };
+const TOKENS = '{"access_token":"at","token_type":"Bearer"}';
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/**
+ * What another realm's `Response` looks like from here: its prototype says "Response", but it is
+ * not an instance of this realm's class. It forwards to a real one; `type`, the headers and the
+ * body stream can be overridden to stage what a foreign implementation might do.
+ */
+class ForeignResponse {
+  #inner: Response;
+  #type: string;
+  #body: ReadableStream<Uint8Array> | null | undefined;
+  constructor(inner: Response, type = inner.type, body?: ReadableStream<Uint8Array> | null) {
+    this.#inner = inner;
+    this.#type = type;
+    this.#body = body;
+  }
+  get [Symbol.toStringTag]() {
+    return "Response";
+  }
+  get status() {
+    return this.#inner.status;
+  }
+  get headers() {
+    return this.#inner.headers;
+  }
+  get type() {
+    return this.#type;
+  }
+  get bodyUsed() {
+    return this.#inner.bodyUsed;
+  }
+  get body() {
+    return this.#body === undefined ? this.#inner.body : this.#body;
+  }
+  bytes() {
+    return this.#inner.bytes();
+  }
+  arrayBuffer() {
+    return this.#inner.arrayBuffer();
+  }
+}
+
+function endless(): ReadableStream<Uint8Array> {
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  return new ReadableStream({ pull: (c) => c.enqueue(chunk) });
+}
+
+function stalled(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ pull: () => new Promise(() => {}) });
+}
+
+Deno.test("clientCredentialsGrantRequest() takes undici's Response from a customFetch, and the processor reads it", async () => {
+  const response = await oauth.clientCredentialsGrantRequest(AS, client, auth, {}, {
+    [oauth.customFetch]: () =>
+      Promise.resolve(
+        new UndiciResponse(TOKENS, { headers: JSON_HEADERS }) as unknown as Response,
+      ),
+  });
+  assert.equal(response instanceof Response, false);
+  const tokens = await oauth.processClientCredentialsResponse(AS, client, response);
+  assert.equal(tokens.access_token, "at");
+});
+
+Deno.test("processClientCredentialsResponse() reads a Response of another realm", async () => {
+  const foreign = new ForeignResponse(new Response(TOKENS, { headers: JSON_HEADERS }));
+  const tokens = await oauth.processClientCredentialsResponse(
+    AS,
+    client,
+    foreign as unknown as Response,
+  );
+  assert.equal(tokens.access_token, "at");
+});
+
+Deno.test("processClientCredentialsResponse() caps undici's Response that streams far past its Content-Length", async () => {
+  const response = new UndiciResponse(endless(), {
+    headers: { ...JSON_HEADERS, "content-length": "44" },
+  }) as unknown as Response;
+  await assertOAuthError(
+    () => oauth.processClientCredentialsResponse(AS, client, response),
+    oauth.OperationProcessingError,
+    oauth.RESPONSE_TOO_LARGE,
+    { maxBytes: 1024 * 1024 },
+  );
+});
+
+Deno.test("processClientCredentialsResponse() applies the request's [maxResponseSize] to undici's Response", async () => {
+  const request = (max: number) =>
+    oauth.clientCredentialsGrantRequest(AS, client, auth, {}, {
+      [oauth.maxResponseSize]: max,
+      [oauth.customFetch]: () =>
+        Promise.resolve(
+          new UndiciResponse(TOKENS, { headers: JSON_HEADERS }) as unknown as Response,
+        ),
+    });
+  await assertOAuthError(
+    async () => oauth.processClientCredentialsResponse(AS, client, await request(16)),
+    oauth.OperationProcessingError,
+    oauth.RESPONSE_TOO_LARGE,
+    { maxBytes: 16 },
+  );
+  const tokens = await oauth.processClientCredentialsResponse(AS, client, await request(1024));
+  assert.equal(tokens.access_token, "at");
+});
+
+Deno.test("processClientCredentialsResponse() counts a Response-like's bytes when a content coding makes the length meaningless", async () => {
+  // A fetch-produced ("basic") Response-like whose Content-Length is the encoded size: the
+  // decoded bytes are counted as they stream.
+  const inner = new Response(endless(), {
+    headers: { ...JSON_HEADERS, "content-length": "20", "content-encoding": "gzip" },
+  });
+  await assertOAuthError(
+    () =>
+      oauth.processClientCredentialsResponse(
+        AS,
+        client,
+        new ForeignResponse(inner, "basic") as unknown as Response,
+      ),
+    oauth.OperationProcessingError,
+    oauth.RESPONSE_TOO_LARGE,
+  );
+});
+
+Deno.test("processClientCredentialsResponse() refuses invalid UTF-8 in a Response-like", async () => {
+  const bytes = new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
+  await assertOAuthError(
+    () =>
+      oauth.processClientCredentialsResponse(
+        AS,
+        client,
+        new UndiciResponse(bytes, { headers: JSON_HEADERS }) as unknown as Response,
+      ),
+    oauth.OperationProcessingError,
+    oauth.PARSE_ERROR,
+  );
+});
+
+for (const kind of ["a Response of another realm", "a constructed Response"]) {
+  Deno.test(`processClientCredentialsResponse() gives up on ${kind} whose body ignores the request's timeout`, async () => {
+    const response = await oauth.clientCredentialsGrantRequest(AS, client, auth, {}, {
+      signal: AbortSignal.timeout(50),
+      [oauth.customFetch]: () => {
+        const inner = new Response(stalled(), { headers: JSON_HEADERS });
+        return Promise.resolve(
+          kind === "a constructed Response"
+            ? inner
+            : new ForeignResponse(inner, "default") as unknown as Response,
+        );
+      },
+    });
+    await assert.rejects(
+      () => oauth.processClientCredentialsResponse(AS, client, response),
+      (err) => err instanceof DOMException && err.name === "TimeoutError",
+    );
+  });
+}
+
+Deno.test("processClientCredentialsResponse() gives up on a fetch-framed Response-like whose body outlives the request's timeout", async () => {
+  const response = await oauth.clientCredentialsGrantRequest(AS, client, auth, {}, {
+    signal: AbortSignal.timeout(50),
+    [oauth.customFetch]: () => {
+      const inner = new Response(stalled(), {
+        headers: { ...JSON_HEADERS, "content-length": "44" },
+      });
+      return Promise.resolve(new ForeignResponse(inner, "basic") as unknown as Response);
+    },
+  });
+  await assert.rejects(
+    () => oauth.processClientCredentialsResponse(AS, client, response),
+    (err) => err instanceof DOMException && err.name === "TimeoutError",
+  );
+});
+
+Deno.test("readText() reads a fetch-framed Response-like in one call, without a stream reader", async () => {
+  const inner = new Response(TOKENS, {
+    headers: { ...JSON_HEADERS, "content-length": String(TOKENS.length) },
+  });
+  const poisoned = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  poisoned.getReader = () => {
+    throw new Error("the counting reader was used");
+  };
+  const foreign = new ForeignResponse(inner, "basic", poisoned) as unknown as Response;
+  assert.equal(await readText(foreign), TOKENS);
+});
+
+Deno.test("readText() reads a constructed Response-like through the counting reader", async () => {
+  const inner = new Response(TOKENS, {
+    headers: { ...JSON_HEADERS, "content-length": String(TOKENS.length) },
+  });
+  let readerUsed = false;
+  const body = inner.body!;
+  const getReader = body.getReader.bind(body);
+  body.getReader = ((...args: []) => {
+    readerUsed = true;
+    return getReader(...args);
+  }) as typeof body.getReader;
+  const foreign = new ForeignResponse(inner, "default", body) as unknown as Response;
+  assert.equal(await readText(foreign), TOKENS);
+  assert.equal(readerUsed, true);
+});
+
+Deno.test("processClientCredentialsResponse() refuses an object that only has a Response's members, as oauth4webapi does", async () => {
+  const lookalike = {
+    status: 200,
+    headers: new Headers(JSON_HEADERS),
+    body: new Response(TOKENS).body,
+    bodyUsed: false,
+  };
+  for (
+    const process of [oauth.processClientCredentialsResponse, o4w.processClientCredentialsResponse]
+  ) {
+    await assertTypeError(
+      () => process(AS, client, lookalike as unknown as Response),
+      "ERR_INVALID_ARG_TYPE",
+    );
+  }
+  await lookalike.body?.cancel();
+});
+
+// --- request shape, beside oauth4webapi -----------------------------------------------------
+
+interface Sent {
+  method: string;
+  url: string;
+  accept: string | null;
+  contentType: string | null;
+  authorization: string | null;
+  dpop: boolean;
+  userAgent: boolean;
+}
+
+function shapeRecorder() {
+  const sent: Sent[] = [];
+  const fetch = (url: string, init: { method: string; headers: Record<string, string> }) => {
+    const headers = new Headers(init.headers);
+    sent.push({
+      method: init.method,
+      url,
+      accept: headers.get("accept"),
+      contentType: headers.get("content-type"),
+      authorization: headers.get("authorization")?.split(" ")[0] ?? null,
+      dpop: headers.has("dpop"),
+      userAgent: headers.has("user-agent"),
+    });
+    return Promise.resolve(new Response(null, { status: 204 }));
+  };
+  return { sent, fetch };
+}
+
+type Lib = typeof oauth;
+
+const SHAPE_AS = {
+  issuer: "https://as.example",
+  token_endpoint: "https://as.example/token",
+  pushed_authorization_request_endpoint: "https://as.example/par",
+  device_authorization_endpoint: "https://as.example/device",
+  backchannel_authentication_endpoint: "https://as.example/bc",
+  introspection_endpoint: "https://as.example/introspect",
+  revocation_endpoint: "https://as.example/revoke",
+  registration_endpoint: "https://as.example/register",
+};
+
+const SHAPES: Record<string, (L: Lib, o: Record<symbol, unknown>) => Promise<Response>> = {
+  "discoveryRequest (oidc)": (L, o) => L.discoveryRequest(new URL("https://as.example/t"), o),
+  "discoveryRequest (oauth2)": (L, o) =>
+    L.discoveryRequest(new URL("https://as.example/t"), { ...o, algorithm: "oauth2" }),
+  "resourceDiscoveryRequest": (L, o) =>
+    L.resourceDiscoveryRequest(new URL("https://rs.example/a"), o),
+  "clientCredentialsGrantRequest (basic)": (L, o) =>
+    L.clientCredentialsGrantRequest(SHAPE_AS, client, L.ClientSecretBasic("s"), {}, o),
+  "refreshTokenGrantRequest": (L, o) =>
+    L.refreshTokenGrantRequest(SHAPE_AS, client, L.ClientSecretPost("s"), "rt", o),
+  "genericTokenEndpointRequest": (L, o) =>
+    L.genericTokenEndpointRequest(SHAPE_AS, client, L.None(), "urn:x", {}, o),
+  "authorizationCodeGrantRequest": (L, o) =>
+    L.authorizationCodeGrantRequest(
+      SHAPE_AS,
+      client,
+      L.None(),
+      L.validateAuthResponse(SHAPE_AS, client, new URLSearchParams({ code: "c" })),
+      "https://app.example/cb",
+      "v".repeat(43),
+      o,
+    ),
+  "pushedAuthorizationRequest": (L, o) =>
+    L.pushedAuthorizationRequest(SHAPE_AS, client, L.None(), { response_type: "code" }, o),
+  "deviceAuthorizationRequest": (L, o) =>
+    L.deviceAuthorizationRequest(SHAPE_AS, client, L.None(), {}, o),
+  "deviceCodeGrantRequest": (L, o) => L.deviceCodeGrantRequest(SHAPE_AS, client, L.None(), "d", o),
+  "backchannelAuthenticationRequest": (L, o) =>
+    L.backchannelAuthenticationRequest(SHAPE_AS, client, L.None(), { scope: "openid" }, o),
+  "backchannelAuthenticationGrantRequest": (L, o) =>
+    L.backchannelAuthenticationGrantRequest(SHAPE_AS, client, L.None(), "a", o),
+  "introspectionRequest": (L, o) => L.introspectionRequest(SHAPE_AS, client, L.None(), "t", o),
+  "introspectionRequest (JWT)": (L, o) =>
+    L.introspectionRequest(SHAPE_AS, client, L.None(), "t", { ...o, requestJwtResponse: true }),
+  "revocationRequest (with the caller's Accept)": (L, o) =>
+    L.revocationRequest(SHAPE_AS, client, L.None(), "t", {
+      ...o,
+      headers: { accept: "text/plain" },
+    }),
+  "dynamicClientRegistrationRequest": (L, o) =>
+    L.dynamicClientRegistrationRequest(SHAPE_AS, { redirect_uris: ["https://app.example/cb"] }, o),
+  "dynamicClientRegistrationRequest (initial access token, caller's DPoP proof)": (L, o) =>
+    L.dynamicClientRegistrationRequest(SHAPE_AS, {}, {
+      ...o,
+      initialAccessToken: "iat",
+      headers: { dpop: "proof" },
+    }),
+  "protectedResourceRequest": (L, o) =>
+    L.protectedResourceRequest("at", "GET", new URL("https://rs.example/a"), undefined, null, o),
+  "protectedResourceRequest (caller's DPoP proof)": (L, o) =>
+    L.protectedResourceRequest(
+      "at",
+      "POST",
+      new URL("https://rs.example/a"),
+      new Headers({ dpop: "proof", "content-type": "text/plain" }),
+      "x",
+      o,
+    ),
+};
+
+Deno.test("every request helper sends the method, URL, Accept, Content-Type, Authorization scheme, DPoP and User-Agent oauth4webapi sends", async () => {
+  const mismatches: string[] = [];
+  for (const [name, call] of Object.entries(SHAPES)) {
+    const ours = shapeRecorder();
+    const theirs = shapeRecorder();
+    await call(oauth, { [oauth.customFetch]: ours.fetch });
+    await call(o4w as unknown as Lib, { [o4w.customFetch]: theirs.fetch });
+    try {
+      assert.deepEqual(ours.sent, theirs.sent);
+    } catch {
+      mismatches.push(`${name}: ${JSON.stringify(ours.sent)} vs ${JSON.stringify(theirs.sent)}`);
+    }
+  }
+  assert.deepEqual(mismatches, []);
+});
+
+Deno.test("the User-Agent is left out in a browser, as oauth4webapi leaves it out", async () => {
+  const script = `
+    Object.defineProperty(globalThis, "navigator", {
+      value: { userAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/1" },
+      configurable: true,
+    });
+    const as = { issuer: "https://as.example", token_endpoint: "https://as.example/token" };
+    const seen = [];
+    const fetch = (_url, init) => {
+      seen.push("user-agent" in init.headers);
+      return Promise.resolve(new Response(null, { status: 204 }));
+    };
+    for (const L of [await import("@authlane/oauth"), await import("oauth4webapi")]) {
+      await L.clientCredentialsGrantRequest(as, { client_id: "c" }, L.None(), {}, {
+        [L.customFetch]: fetch,
+      });
+    }
+    console.log(JSON.stringify(seen));
+  `;
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=js", script],
+    cwd: new URL("..", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.success, true, new TextDecoder().decode(output.stderr));
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(output.stdout)), [false, false]);
 });

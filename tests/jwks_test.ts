@@ -1,11 +1,13 @@
 /**
  * validateApplicationLevelSignature() and the JWKS behind it (RFC 7517 §5, OpenID Connect Core
  * §10.1.1): key selection by `kid`/`kty`/`crv`/`alg`/`use`/`key_ops`, refusal of ambiguity, one
- * refetch on an unknown key with a 30-second cooldown, the `[jwksCache]` import/export, and
- * refusal of every key source a token could smuggle in its own header.
+ * refetch on an unknown key once the set is 60 seconds old, a 5-minute maximum age, the
+ * `[jwksCache]` import/export (moved to and from real oauth4webapi, which must behave the same),
+ * and refusal of every key source a token could smuggle in its own header.
  */
 import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
+import * as o4w from "oauth4webapi";
 import { selectCandidates } from "../src/jwks.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import { createFakeAs, type FakeAs } from "./_fake_as.ts";
@@ -353,7 +355,7 @@ Deno.test("validateApplicationLevelSignature() refuses a JWKS response that is n
   // Function responders: Deno's Response.clone() may drop headers of a never-read Response.
   server.override(
     "jwks",
-    () => new Response(JSON.stringify(server.jwks), { headers: { "content-type": "text/plain" } }),
+    () => new Response("keys: none", { headers: { "content-type": "text/plain" } }),
   );
   const response = await processed(server, await server.idToken());
   await assertOAuthError(
@@ -447,7 +449,7 @@ Deno.test("validateApplicationLevelSignature() uses a [jwksCache] exported by a 
   assert.equal(jwksFetches(server), 0);
 });
 
-Deno.test("validateApplicationLevelSignature() refetches a [jwksCache] older than ten minutes", async () => {
+Deno.test("validateApplicationLevelSignature() refetches a [jwksCache] older than five minutes", async () => {
   const server = createFakeAs();
   const exported = { jwks: server.jwks, uat: server.now() - 3600 };
   await validate(server, await processed(server, await server.idToken()), server.as, {
@@ -559,4 +561,156 @@ Deno.test("validateApplicationLevelSignature() does not fail a caller because an
   await second; // joined the aborted fetch, then fetched on its own
   release.resolve();
   assert.equal(calls, 2);
+});
+
+// --- the [jwksCache] lifecycle, against real oauth4webapi ------------------------------------
+
+type Library = "authlane" | "oauth4webapi";
+const LIBRARIES: Library[] = ["authlane", "oauth4webapi"];
+
+/**
+ * Validates an ID token signed with `key` through `library`, with a fresh copy of the metadata
+ * (so oauth4webapi, which keys its own cache by the metadata object, starts from the export as
+ * a new process would) and the given `[jwksCache]`.
+ */
+async function validateWith(
+  library: Library,
+  server: FakeAs,
+  cache: Record<string, unknown>,
+  key?: TestKey,
+): Promise<void> {
+  const as = { ...server.as };
+  const body = await server.tokenBody({ id_token: await server.idToken({}, undefined, key) });
+  const fetch = server.options[oauth.customFetch];
+  if (library === "authlane") {
+    const response = server.json(body);
+    await oauth.processAuthorizationCodeResponse(as, server.client, response);
+    await oauth.validateApplicationLevelSignature(as, response, {
+      [oauth.customFetch]: fetch,
+      [oauth.jwksCache]: cache as oauth.JWKSCacheInput,
+    });
+  } else {
+    const response = server.json(body);
+    await o4w.processAuthorizationCodeResponse(as, server.client, response);
+    await o4w.validateApplicationLevelSignature(as, response, {
+      [o4w.customFetch]: fetch as never,
+      [o4w.jwksCache]: cache as o4w.JWKSCacheInput,
+    });
+  }
+}
+
+/** The outcome of one validation: how many JWKS fetches it made, and the error code if any. */
+async function outcome(
+  library: Library,
+  cache: Record<string, unknown>,
+  setup: (server: FakeAs) => void | Promise<void> = () => {},
+  key?: TestKey,
+): Promise<{ fetches: number; code?: string; exported: string[] }> {
+  const server = createFakeAs();
+  await setup(server);
+  let code: string | undefined;
+  try {
+    await validateWith(library, server, cache, key);
+  } catch (err) {
+    code = (err as { code?: string }).code ?? String(err);
+  }
+  return { fetches: jwksFetches(server), code, exported: Object.keys(cache).sort() };
+}
+
+Deno.test("[jwksCache] filled by oauth4webapi is used by authlane without a fetch, and the other way round", async () => {
+  for (const [filler, reader] of [["oauth4webapi", "authlane"], ["authlane", "oauth4webapi"]]) {
+    const server = createFakeAs();
+    const cache: Record<string, unknown> = {};
+    await validateWith(filler as Library, server, cache);
+    assert.equal(jwksFetches(server), 1);
+    assert.deepEqual(Object.keys(cache).sort(), ["jwks", "uat"], `${filler} exports { jwks, uat }`);
+    assert.deepEqual(cache.jwks, server.jwks);
+    assert.ok(Math.abs((cache.uat as number) - server.now()) <= 2);
+    const moved = JSON.parse(JSON.stringify(cache)); // as an application would persist it
+    await validateWith(reader as Library, server, moved);
+    assert.equal(jwksFetches(server), 1, `${reader} used ${filler}'s export`);
+  }
+});
+
+Deno.test("[jwksCache] both libraries use a set younger than five minutes and refetch one five minutes old", async () => {
+  for (const age of [299, 300]) {
+    const results = [];
+    for (const library of LIBRARIES) {
+      const server = createFakeAs();
+      const cache = { jwks: structuredClone(server.jwks), uat: server.now() - age };
+      results.push(
+        await outcome(library, cache, (s) => {
+          s.jwks = server.jwks;
+        }),
+      );
+    }
+    assert.deepEqual(results[0], results[1], `age ${age}`);
+    assert.equal(results[0]!.fetches, age < oauth_MAX_AGE ? 0 : 1, `age ${age}`);
+  }
+});
+
+const oauth_MAX_AGE = 300;
+
+Deno.test("[jwksCache] an unknown kid triggers a refetch only once the set is 60 seconds old, in both libraries", async () => {
+  const rotated = await generateTestKey("ES256");
+  for (const age of [59, 60]) {
+    const results = [];
+    for (const library of LIBRARIES) {
+      const cache = { jwks: { keys: [keys.ES256.publicJwk] }, uat: 0 };
+      results.push(
+        await outcome(library, cache, (s) => {
+          cache.uat = s.now() - age;
+          s.jwks = { keys: [rotated.publicJwk] };
+        }, rotated),
+      );
+    }
+    assert.deepEqual(results[0], results[1], `age ${age}`);
+    if (age < 60) {
+      assert.equal(results[0]!.fetches, 0);
+      assert.equal(results[0]!.code, oauth.KEY_SELECTION);
+    } else {
+      assert.equal(results[0]!.fetches, 1);
+      assert.equal(results[0]!.code, undefined);
+    }
+  }
+});
+
+Deno.test("[jwksCache] an expired export is not used, and a failed refetch surfaces the same error in both libraries", async () => {
+  const results = [];
+  for (const library of LIBRARIES) {
+    const cache: Record<string, unknown> = { jwks: { keys: [keys.ES256.publicJwk] }, uat: 0 };
+    results.push(
+      await outcome(library, cache, (s) => {
+        cache.uat = s.now() - 600;
+        s.override("jwks", s.oauthError("temporarily_unavailable", undefined, 503));
+      }),
+    );
+  }
+  assert.deepEqual(results[0], results[1]);
+  assert.deepEqual(results[0], {
+    fetches: 1,
+    code: oauth.RESPONSE_IS_NOT_CONFORM,
+    exported: ["jwks", "uat"],
+  });
+});
+
+Deno.test("[jwksCache] a stale or malformed export is not used by either library", async () => {
+  for (
+    const cache of [
+      { jwks: { keys: "none" }, uat: "now" },
+      { jwks: { keys: [1] } },
+      { uat: 0 },
+    ]
+  ) {
+    const results = [];
+    for (const library of LIBRARIES) {
+      results.push(
+        await outcome(library, structuredClone(cache) as Record<string, unknown>, (s) => {
+          if (typeof cache.uat === "number") cache.uat = s.now();
+        }),
+      );
+    }
+    assert.deepEqual(results[0], results[1], JSON.stringify(cache));
+    assert.equal(results[0]!.fetches, 1);
+  }
 });

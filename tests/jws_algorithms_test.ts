@@ -156,3 +156,24 @@ Deno.test("verify: an ID token whose alg the table does not hold is refused as u
     );
   }
 });
+
+Deno.test("verify: validateJwt and validateApplicationLevelSignature select each algorithm's key from the JWKS", async () => {
+  for (const alg of ALGS) {
+    const server = createFakeAs({ metadata: { id_token_signing_alg_values_supported: [alg] } });
+    const pair = await oauth.generateKeyPair(alg);
+    const decoy = await oauth.generateKeyPair(alg === "ES256" ? "ES384" : "ES256");
+    server.jwks = {
+      keys: [
+        { ...await exportPublicJwk(decoy.publicKey), kid: "decoy", use: "sig" },
+        { ...await exportPublicJwk(pair.publicKey), use: "sig" },
+      ],
+    };
+    const signer = { privateKey: pair.privateKey, alg };
+    const jwt = await server.sign(server.idTokenClaims(), { alg, kid: undefined }, signer);
+    const { header } = await oauth.validateJwt(server.as, jwt, server.options);
+    assert.equal(header.alg, alg);
+    const response = Response.json({ access_token: "at", token_type: "bearer", id_token: jwt });
+    await oauth.processAuthorizationCodeResponse(server.as, server.client, response);
+    await oauth.validateApplicationLevelSignature(server.as, response, server.options);
+  }
+});

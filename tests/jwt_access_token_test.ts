@@ -629,7 +629,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP-bound token without a DPoP pr
     await assertOAuthError(
       () => validate(resourceRequest(token, { scheme })),
       oauth.OperationProcessingError,
-      oauth.INVALID_REQUEST,
+      oauth.INVALID_RESPONSE,
       { header: "dpop" },
     );
   }
@@ -640,7 +640,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP-bound token sent with the Bea
   await assertOAuthError(
     () => validate(request),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
     { header: "authorization", scheme: "bearer" },
   );
 });
@@ -651,7 +651,7 @@ Deno.test("validateJwtAccessToken() refuses an unbound token sent with the DPoP 
   await assertOAuthError(
     () => validate(request),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
   );
 });
 
@@ -660,7 +660,7 @@ Deno.test("validateJwtAccessToken() refuses an unbound token when requireDPoP is
   await assertOAuthError(
     () => validate(resourceRequest(token), { requireDPoP: true }),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
     { header: "dpop" },
   );
   const { request } = await dpopRequest();
@@ -673,7 +673,7 @@ Deno.test("validateJwtAccessToken() refuses a Bearer request that carries a DPoP
   await assertOAuthError(
     () => validate(request),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
   );
 });
 
@@ -686,7 +686,7 @@ Deno.test("validateJwtAccessToken() refuses a request with two DPoP headers", as
   await assertOAuthError(
     () => validate(request),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
     { header: "dpop" },
   );
 });
@@ -694,9 +694,9 @@ Deno.test("validateJwtAccessToken() refuses a request with two DPoP headers", as
 Deno.test("validateJwtAccessToken() refuses a DPoP proof that is not a JWS", async () => {
   const token = await accessToken({ cnf: { jkt: await jktOf(holder) } });
   const cases: [string, string][] = [
-    ["not-a-jwt", oauth.INVALID_REQUEST],
-    ["e30.e30", oauth.INVALID_REQUEST],
-    [`${b64u("[]")}.e30.`, oauth.INVALID_REQUEST],
+    ["not-a-jwt", oauth.INVALID_RESPONSE],
+    ["e30.e30", oauth.INVALID_RESPONSE],
+    [`${b64u("[]")}.e30.`, oauth.INVALID_RESPONSE],
     [`${b64u("{")}.e30.`, oauth.PARSE_ERROR],
   ];
   for (const [dpop, code] of cases) {
@@ -714,7 +714,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP proof with the wrong typ", as
     await assertOAuthError(
       () => validate(request),
       oauth.OperationProcessingError,
-      oauth.INVALID_REQUEST,
+      oauth.INVALID_RESPONSE,
       { expected: "dpop+jwt" },
     );
   }
@@ -752,7 +752,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP proof alg outside signingAlgo
   await assertOAuthError(
     () => validate(request, { signingAlgorithms: ["ES256"] }),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
     { expected: ["ES256"] },
   );
   const { request: es256 } = await dpopRequest();
@@ -776,7 +776,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP proof with a symmetric alg", 
   await assertOAuthError(
     () => validate(resourceRequest(token, { scheme: "DPoP", dpop: forged })),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
   );
 });
 
@@ -786,7 +786,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP proof whose jwk is not an obj
     await assertOAuthError(
       () => validate(request),
       oauth.OperationProcessingError,
-      oauth.INVALID_REQUEST,
+      oauth.INVALID_RESPONSE,
     );
   }
 });
@@ -797,7 +797,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP proof whose jwk holds a priva
   const err = await assertOAuthError(
     () => validate(request),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
   );
   assert.ok(
     !JSON.stringify(err.cause).includes(privateJwk.d),
@@ -810,7 +810,7 @@ Deno.test("validateJwtAccessToken() refuses a symmetric jwk in a DPoP proof", as
   await assertOAuthError(
     () => validate(request),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
   );
 });
 
@@ -819,7 +819,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP proof whose jwk does not fit 
   await assertOAuthError(
     () => validate(request),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
   );
 });
 
@@ -828,7 +828,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP proof signed by another key t
   await assertOAuthError(
     () => validate(request),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
   );
 });
 
@@ -838,7 +838,7 @@ Deno.test("validateJwtAccessToken() refuses a DPoP proof missing a required clai
     await assertOAuthError(
       () => validate(request),
       oauth.OperationProcessingError,
-      oauth.INVALID_REQUEST,
+      oauth.INVALID_RESPONSE,
       { claim },
     );
   }
@@ -854,7 +854,7 @@ Deno.test("validateJwtAccessToken() refuses mistyped DPoP proof claims", async (
     await assertOAuthError(
       () => validate(request),
       oauth.OperationProcessingError,
-      oauth.INVALID_REQUEST,
+      oauth.INVALID_RESPONSE,
       { claim },
     );
   }
@@ -1091,6 +1091,6 @@ Deno.test("validateJwtAccessToken() refuses an mTLS-bound token presented with a
   await assertOAuthError(
     () => validate(request, { clientCertificate: pki.ec.cert }),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
   );
 });

@@ -85,9 +85,9 @@ Deno.test("protectedResourceRequest() keeps the caller's headers and sets a user
   assert.equal(fetcher.calls[0]!.init.redirect, "manual");
 });
 
-Deno.test("protectedResourceRequest() refuses Authorization or DPoP among the caller's headers", async () => {
+Deno.test("protectedResourceRequest() refuses Authorization among the caller's headers, as oauth4webapi does", async () => {
   const fetcher = recorder();
-  for (const name of ["Authorization", "dpop"]) {
+  for (const name of ["Authorization", "authorization"]) {
     await assertTypeError(
       () =>
         oauth.protectedResourceRequest(
@@ -101,6 +101,52 @@ Deno.test("protectedResourceRequest() refuses Authorization or DPoP among the ca
       "ERR_INVALID_ARG_VALUE",
     );
   }
+  assert.equal(fetcher.calls.length, 0);
+});
+
+Deno.test("protectedResourceRequest() sends a caller-formed DPoP proof as is, with the DPoP Authorization scheme", async () => {
+  const fetcher = recorder();
+  const proof = "eyJhbGciOiJFUzI1NiJ9.e30.externally-formed";
+  const response = await oauth.protectedResourceRequest(
+    "at-ext",
+    "GET",
+    RS,
+    new Headers({ DPoP: proof }),
+    undefined,
+    fetcher.options,
+  );
+  assert.equal(response.status, 204);
+  const headers = fetcher.calls[0]!.init.headers;
+  assert.equal(headers.dpop, proof);
+  assert.equal(headers.authorization, "DPoP at-ext");
+});
+
+Deno.test("protectedResourceRequest() replaces a caller's DPoP header with the handle's proof when options.DPoP is given", async () => {
+  const fetcher = recorder();
+  await oauth.protectedResourceRequest("at", "GET", RS, new Headers({ DPoP: "stale" }), undefined, {
+    ...fetcher.options,
+    DPoP: oauth.DPoP({}, keyPair),
+  });
+  const headers = fetcher.calls[0]!.init.headers;
+  assert.notEqual(headers.dpop, "stale");
+  assert.equal(headers.dpop!.split(".").length, 3);
+  assert.equal(headers.authorization, "DPoP at");
+});
+
+Deno.test("protectedResourceRequest() refuses a URL carrying user:pass@ credentials, before any request", async () => {
+  const fetcher = recorder();
+  await assertTypeError(
+    () =>
+      oauth.protectedResourceRequest(
+        "at",
+        "GET",
+        new URL("https://user:pass@rs.example/api"),
+        undefined,
+        undefined,
+        fetcher.options,
+      ),
+    "ERR_INVALID_ARG_VALUE",
+  );
   assert.equal(fetcher.calls.length, 0);
 });
 
@@ -176,8 +222,28 @@ Deno.test("protectedResourceRequest() throws WWWAuthenticateChallengeError when 
   assert.deepEqual(err.cause, [
     { scheme: "bearer", parameters: { realm: "api", error: "invalid_token" } },
   ]);
-  assert.equal(err.response.bodyUsed, true, "the body was cancelled");
+  assert.equal(err.response.bodyUsed, false, "the body is left for the caller");
+  assert.equal(await err.response.text(), "denied");
   assert.equal(oauth.isDPoPNonceError(err), false);
+});
+
+Deno.test("protectedResourceRequest() returns a response whose WWW-Authenticate header is malformed, as oauth4webapi does", async () => {
+  const fetcher = recorder(() =>
+    new Response("denied", {
+      status: 401,
+      headers: { "www-authenticate": 'Bearer realm="unterminated' },
+    })
+  );
+  const response = await oauth.protectedResourceRequest(
+    "at",
+    "GET",
+    RS,
+    undefined,
+    undefined,
+    fetcher.options,
+  );
+  assert.equal(response.status, 401);
+  assert.equal(await response.text(), "denied");
 });
 
 Deno.test("protectedResourceRequest() returns responses without a challenge as they are, whatever the status", async () => {

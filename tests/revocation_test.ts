@@ -188,14 +188,23 @@ Deno.test("processRevocationResponse() reports a challenge for wrong client cred
   assert.equal(err.status, 401);
 });
 
-Deno.test("processRevocationResponse() refuses what is not an unread Response", async () => {
+Deno.test("processRevocationResponse() refuses what is not a Response, and an error whose body was read", async () => {
   await assertTypeError(
     () => processRevocationResponse({} as Response),
     "ERR_INVALID_ARG_TYPE",
   );
-  const used = new Response("x");
+  const used = new Response('{"error":"invalid_request"}', {
+    status: 400,
+    headers: { "content-type": "application/json" },
+  });
   await used.text();
   await assertTypeError(() => processRevocationResponse(used), "ERR_INVALID_ARG_VALUE");
+});
+
+Deno.test("processRevocationResponse() accepts a 200 whose body was read: it never reads it, as oauth4webapi", async () => {
+  const used = new Response("x");
+  await used.text();
+  assert.equal(await processRevocationResponse(used), undefined);
 });
 
 Deno.test("revocation: a token is revoked over a loopback socket", async () => {

@@ -206,24 +206,34 @@ Deno.test("processClientCredentialsResponse() refuses a body that is not a JSON 
   }
 });
 
-Deno.test("processClientCredentialsResponse() refuses a body that is not declared as JSON", async () => {
+Deno.test("processClientCredentialsResponse() refuses a body that does not parse and is not declared as JSON", async () => {
   const server = createFakeAs();
-  const text = JSON.stringify(await server.tokenBody());
   for (const type of ["text/plain", "application/x-www-form-urlencoded", "text/json"]) {
     await assertOAuthError(
-      () => process(server, raw(text, 200, type)),
+      () => process(server, raw("access_token=at&token_type=bearer", 200, type)),
       oauth.OperationProcessingError,
       oauth.RESPONSE_IS_NOT_JSON,
       { status: 200 },
     );
   }
-  const none = new Response(text, { status: 200 });
+  const none = new Response("access_token=at", { status: 200 });
   none.headers.delete("content-type");
   await assertOAuthError(
     () => process(server, none),
     oauth.OperationProcessingError,
     oauth.RESPONSE_IS_NOT_JSON,
   );
+});
+
+Deno.test("processClientCredentialsResponse() reads a JSON body whatever its content type, as oauth4webapi does", async () => {
+  const server = createFakeAs();
+  const text = JSON.stringify(await server.tokenBody());
+  for (const type of ["text/plain", "text/json"]) {
+    assert.equal(typeof (await process(server, raw(text, 200, type))).access_token, "string");
+  }
+  const none = new Response(text, { status: 200 });
+  none.headers.delete("content-type");
+  assert.equal(typeof (await process(server, none)).access_token, "string");
 });
 
 Deno.test("processClientCredentialsResponse() accepts a JSON body with parameters and a +json type", async () => {

@@ -301,21 +301,18 @@ Deno.test("processUserInfoResponse() throws WWWAuthenticateChallengeError for a 
   assert.equal(oauth.isDPoPNonceError(err), false);
 });
 
-Deno.test("processUserInfoResponse() throws ResponseBodyError for an OAuth error body", async () => {
+Deno.test("processUserInfoResponse() reads no OAuth error body, as oauth4webapi: userinfo errors are challenges", async () => {
+  // OpenID Connect Core §5.3.3 / RFC 6750 §3: the UserInfo endpoint reports errors in
+  // WWW-Authenticate; a body is not an error report, so the status alone is judged.
   const server = createFakeAs();
-  const err = await assertOAuthError(
-    () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        server.client,
-        "user-1",
-        oauthError("invalid_request", "bad", 400),
-      ),
-    oauth.ResponseBodyError,
-    oauth.RESPONSE_BODY_ERROR,
+  const response = oauthError("invalid_request", "bad", 400);
+  await assertOAuthError(
+    () => oauth.processUserInfoResponse(server.as, server.client, "user-1", response),
+    oauth.OperationProcessingError,
+    oauth.RESPONSE_IS_NOT_CONFORM,
+    { status: 400 },
   );
-  assert.equal(err.error, "invalid_request");
-  assert.equal(err.status, 400);
+  assert.equal(response.bodyUsed, true, "the body is released");
 });
 
 Deno.test("processUserInfoResponse() refuses a non-200 status without an error body", async () => {

@@ -149,11 +149,21 @@ for (const value of ["[]", '"a string"', "42", "null", "true"]) {
 }
 
 for (const contentType of [null, "text/html", "text/plain", "text/json", "application/jsonp"]) {
-  Deno.test(`wrong content type: a JSON object served as ${contentType ?? "no content type"} is refused by every processor`, async () => {
+  Deno.test(`wrong content type: a body that is not JSON, served as ${contentType ?? "no content type"}, is refused by every processor as RESPONSE_IS_NOT_JSON`, async () => {
+    await refusedEverywhere(
+      (p) => body("<html><body>502 Bad Gateway</body></html>", p.status, contentType),
+      oauth.OperationProcessingError,
+      oauth.RESPONSE_IS_NOT_JSON,
+    );
+  });
+
+  // As oauth4webapi does, the content type only speaks when the body does not parse: a JSON
+  // object is read and judged on its members (here the required ones are missing).
+  Deno.test(`wrong content type: a JSON object served as ${contentType ?? "no content type"} is read, and judged on its members`, async () => {
     await refusedEverywhere(
       (p) => body("{}", p.status, contentType),
       oauth.OperationProcessingError,
-      oauth.RESPONSE_IS_NOT_JSON,
+      oauth.INVALID_RESPONSE,
     );
   });
 }

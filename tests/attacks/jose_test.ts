@@ -479,11 +479,11 @@ Deno.test("bad JWKS: a key set that is not a JWK Set is refused", async () => {
   }
 });
 
-Deno.test("bad JWKS: a key set served as HTML is refused", async () => {
+Deno.test("bad JWKS: an HTML page where the key set should be is refused", async () => {
   const server = createFakeAs();
   server.override(
     "jwks",
-    new Response(JSON.stringify(server.jwks), { headers: { "content-type": "text/html" } }),
+    new Response("<html><body>Sign in</body></html>", { headers: { "content-type": "text/html" } }),
   );
   const token = await server.sign(atClaims(server), { typ: "at+jwt" });
   await assertOAuthError(

@@ -612,7 +612,7 @@ Deno.test("deep JSON: a DPoP proof whose jwk nests deeply is refused typed at th
   await assertOAuthError(
     () => oauth.validateJwtAccessToken(server.as, request, "https://rs.example", server.options),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE, // oauth4webapi's code for a defective DPoP proof
   );
 });
 

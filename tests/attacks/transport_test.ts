@@ -199,6 +199,46 @@ Deno.test("endpoint confusion: a non-string endpoint is refused before any reque
   assert.deepEqual(server.requests, []);
 });
 
+Deno.test("credential smuggling: an endpoint carrying user:pass@ is refused before any request, for every endpoint", async () => {
+  const server = createFakeAs();
+  for (const endpoint of ENDPOINTS) {
+    const smuggled = server.as[endpoint].replace("https://", "https://attacker:pw@");
+    await assertOAuthError(
+      () =>
+        SENDERS[endpoint]({ ...server.as, [endpoint]: smuggled }, server.client, server.options),
+      oauth.OperationProcessingError,
+      oauth.INVALID_SERVER_METADATA,
+      { attribute: endpoint },
+    ).catch((err) => assert.fail(`${endpoint}: ${err}`));
+  }
+  assert.deepEqual(server.requests, []);
+  // The same endpoints without the userinfo part are reached.
+  await drain(await SENDERS.token_endpoint(server.as, server.client, server.options));
+  assert.equal(server.requests.length, 1);
+});
+
+Deno.test("credential smuggling: an mTLS alias carrying user:pass@ is refused before any request", async () => {
+  const server = createFakeAs();
+  const client = { ...server.client, use_mtls_endpoint_aliases: true };
+  const aliases = server.as.mtls_endpoint_aliases as Record<string, string>;
+  const aliased = ENDPOINTS.filter((e) => e in aliases);
+  for (const endpoint of aliased) {
+    const as = {
+      ...server.as,
+      mtls_endpoint_aliases: {
+        ...aliases,
+        [endpoint]: aliases[endpoint]!.replace("https://", "https://user@"),
+      },
+    };
+    await assertOAuthError(
+      () => SENDERS[endpoint](as, client, server.options),
+      oauth.OperationProcessingError,
+      oauth.INVALID_SERVER_METADATA,
+    ).catch((err) => assert.fail(`${endpoint}: ${err}`));
+  }
+  assert.deepEqual(server.requests, []);
+});
+
 /** Where a request carried any client credential or token. */
 function credentialsOf(request: FakeRequest): string[] {
   const found: string[] = [];

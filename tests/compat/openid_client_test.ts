@@ -177,9 +177,6 @@ const CASES: Case[] = [
   },
   {
     name: "clientCredentialsGrant() surfaces a bare 403 without a JSON body",
-    // pending: an empty error body gets RESPONSE_IS_NOT_CONFORM instead of RESPONSE_IS_NOT_JSON,
-    // in src/_http.ts (issue 16 item 9)
-    ignore: true,
     async run(c) {
       // A real provider answers a wrong client secret this way.
       await using op = await startProvider();
@@ -196,9 +193,6 @@ const CASES: Case[] = [
   },
   {
     name: "clientCredentialsGrant() accepts a 200 token response that also carries a challenge",
-    // pending: a WWW-Authenticate challenge on the expected success status fails the call, in
-    // src/www_authenticate.ts / src/_http.ts (issue 16 item 4)
-    ignore: true,
     async run(c) {
       await using op = await startProvider();
       const { config } = await connect(c, op, op.clients.confidential, {
@@ -228,9 +222,6 @@ const CASES: Case[] = [
   {
     name:
       "a [customFetch] returning another realm's Response objects: code flow, userinfo, introspection",
-    // pending: a Response-like object that is not instanceof globalThis.Response is refused, in
-    // src/_http.ts (issue 16 item 1)
-    ignore: true,
     async run(c) {
       await using op = await startProvider();
       const { config } = await connect(c, op, op.clients.confidential, {

@@ -188,7 +188,7 @@ Deno.test("validateJwtAccessToken() accepts a DPoP-bound token with the client's
       http,
     ),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
     { header: "dpop" },
   );
 
@@ -259,7 +259,7 @@ Deno.test("validateJwtAccessToken() with requireDPoP refuses a Bearer token the 
       { ...http, requireDPoP: true },
     ),
     oauth.OperationProcessingError,
-    oauth.INVALID_REQUEST,
+    oauth.INVALID_RESPONSE,
   );
 });
 
