@@ -576,13 +576,13 @@ Deno.test("processIntrospectionResponse() fetches the JWKS with the options of t
   const response = await introspectionRequest(
     server.as,
     server.client,
-    ClientSecretPost(server.clientSecret),
+    // Its Authorization header is meant for the introspection endpoint only.
+    ClientSecretBasic(server.clientSecret),
     "the-token",
     {
       ...server.options,
       requestJwtResponse: true,
-      // A gateway credential meant for the introspection endpoint only.
-      headers: { "x-trace": "t-1", authorization: "Bearer gateway-token" },
+      headers: { "x-trace": "t-1" },
       signal: (url: string) => {
         signalled.push(url);
         return AbortSignal.timeout(10_000);

@@ -186,9 +186,10 @@ const SIGNATURE_REFUSED: Refusal = {
   message: /signature verification failed/,
 };
 
+// INVALID_RESPONSE, as oauth4webapi reports every DPoP defect at a resource server.
 const DPOP_AS_BEARER_REFUSED: Refusal = {
   name: "OperationProcessingError",
-  code: "OAUTH_INVALID_REQUEST",
+  code: "OAUTH_INVALID_RESPONSE",
   message: /no DPoP HTTP Header/,
 };
 
