@@ -8,7 +8,6 @@ import {
   allowInsecureRequests,
   type Client,
   ClientSecretBasic,
-  ClientSecretPost,
   type ExportedJWKSCache,
   HTTP_REQUEST_FORBIDDEN,
   introspectionRequest,
