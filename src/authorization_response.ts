@@ -10,7 +10,8 @@
 import { assertAs, assertClient, assertNonEmptyString } from "./_assert.ts";
 import { markValidated } from "./_callback.ts";
 import { toText } from "./_encoding.ts";
-import { DEFAULT_MAX_RESPONSE_BYTES, getContentType, readCappedBytes } from "./_http.ts";
+import { DEFAULT_MAX_RESPONSE_BYTES, readCappedBytes } from "./_http.ts";
+import { getContentType } from "./endpoints.ts";
 import {
   argError,
   AuthorizationResponseError,

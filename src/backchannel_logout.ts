@@ -6,7 +6,8 @@
  */
 
 import { assertAs, assertClient, assertNonEmptyString, isJsonObject } from "./_assert.ts";
-import { getContentType, type HttpOptions, readCappedBytes } from "./_http.ts";
+import { type HttpOptions, readCappedBytes } from "./_http.ts";
+import { getContentType } from "./endpoints.ts";
 import { decodeJws } from "./_jose.ts";
 import {
   allowedAlgs,

@@ -21,10 +21,10 @@ import {
   enforcesHttps,
   type HttpOptions,
   prepareHeaders,
-  resolveEndpoint,
   send,
   transportFor,
 } from "./_http.ts";
+import { resolveEndpoint } from "./endpoints.ts";
 import { algFromKey, signHmacJwt, signJwt } from "./_jose.ts";
 import { clientTime } from "./_time.ts";
 import { argError } from "./errors.ts";

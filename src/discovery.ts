@@ -13,13 +13,13 @@
 import { assertResponse, assertURL, isJsonObject } from "./_assert.ts";
 import {
   checkMetadataStatus,
-  checkProtocol,
   enforcesHttps,
   prepareHeaders,
   readJsonObject,
   send,
   transportFor,
 } from "./_http.ts";
+import { checkProtocol } from "./endpoints.ts";
 import {
   argError,
   INVALID_RESPONSE,

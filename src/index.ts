@@ -92,7 +92,7 @@ export {
 export type { OAuthErrorCode } from "./errors.ts";
 
 // Transport helpers
-export { checkProtocol, getContentType, resolveEndpoint } from "./_http.ts";
+export { checkProtocol, getContentType, resolveEndpoint } from "./endpoints.ts";
 
 // RFC 7518 §3, RFC 9864, ML-DSA: the JWS algorithms and key generation
 export { JWS_ALGORITHMS } from "./jws_algorithms.ts";

@@ -16,13 +16,8 @@ import {
   isJsonObject,
   toSearchParams,
 } from "./_assert.ts";
-import {
-  checkStatus,
-  getContentType,
-  type HttpOptions,
-  readJsonObject,
-  readText,
-} from "./_http.ts";
+import { checkStatus, type HttpOptions, readJsonObject, readText } from "./_http.ts";
+import { getContentType } from "./endpoints.ts";
 import {
   allowedAlgs,
   checkAudience,

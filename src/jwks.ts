@@ -20,10 +20,10 @@ import {
   type HttpOptions,
   prepareHeaders,
   readJsonObject,
-  resolveEndpoint,
   send,
   transportFor,
 } from "./_http.ts";
+import { resolveEndpoint } from "./endpoints.ts";
 import { importPublicJwk } from "./_jose.ts";
 import { jwsAlgorithm } from "./jws_algorithms.ts";
 import { epochTime } from "./_time.ts";

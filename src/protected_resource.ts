@@ -8,7 +8,6 @@
 
 import { assertNonEmptyString, assertURL, isJsonObject } from "./_assert.ts";
 import {
-  checkProtocol,
   dpopOf,
   enforcesHttps,
   type HttpOptions,
@@ -16,6 +15,7 @@ import {
   send,
   transportFor,
 } from "./_http.ts";
+import { checkProtocol } from "./endpoints.ts";
 import { argError } from "./errors.ts";
 import type { DPoPRequestOptions, HttpRequestOptions } from "./types.ts";
 import { checkAuthenticationChallenges } from "./www_authenticate.ts";

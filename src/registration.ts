@@ -14,17 +14,16 @@ import {
   parseUrl,
 } from "./_assert.ts";
 import {
-  checkProtocol,
   checkStatus,
   dpopOf,
   enforcesHttps,
   type HttpOptions,
   prepareHeaders,
   readJsonObject,
-  resolveEndpoint,
   send,
   transportFor,
 } from "./_http.ts";
+import { checkProtocol, resolveEndpoint } from "./endpoints.ts";
 import { argError, INVALID_RESPONSE, processingError } from "./errors.ts";
 import type {
   AuthorizationServer,

@@ -18,15 +18,14 @@ import {
   checkStatus,
   dpopOf,
   enforcesHttps,
-  getContentType,
   type HttpOptions,
   prepareHeaders,
   readJsonObject,
   readText,
-  resolveEndpoint,
   send,
   transportFor,
 } from "./_http.ts";
+import { getContentType, resolveEndpoint } from "./endpoints.ts";
 import {
   allowedAlgs,
   checkAudience,

@@ -25,6 +25,7 @@ const LAYERS: readonly (readonly string[])[] = [
     "www_authenticate.ts",
     "certificate.ts",
     "mtls.ts",
+    "endpoints.ts",
     "_http.ts",
   ],
   // 2 JOSE
