@@ -54,48 +54,58 @@ async function testFiles(dir = new URL("tests/", ROOT)): Promise<string[]> {
   return found.sort();
 }
 
+const SRC = new URL("src/", ROOT).href;
+
+/**
+ * Walks `file`'s module graph (into the dependencies `follow` accepts) and returns what `check`
+ * says of the first import edge it objects to, or undefined when it objects to none.
+ */
+function findEdge(
+  file: string,
+  graph: Map<string, string[]>,
+  check: (from: string, to: string) => string | undefined,
+  follow: (to: string) => boolean = () => true,
+): string | undefined {
+  const seen = new Set<string>();
+  const queue = [file];
+  while (queue.length > 0) {
+    const current = queue.pop()!;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    for (const dep of graph.get(current) ?? []) {
+      const found = check(current, dep);
+      if (found !== undefined) return found;
+      if (follow(dep)) queue.push(dep);
+    }
+  }
+  return undefined;
+}
+
 /**
  * Why `file` cannot run on the shipped entry (an importer and the private module it imports), or
- * undefined when it can.
+ * undefined when it can. The library's own modules import each other; only the way in matters.
  */
 function blocker(
   file: string,
   graph: Map<string, string[]>,
   entries: Set<string>,
 ): string | undefined {
-  const src = new URL("src/", ROOT).href;
-  const seen = new Set<string>();
-  const queue = [file];
-  while (queue.length > 0) {
-    const current = queue.pop()!;
-    if (seen.has(current)) continue;
-    seen.add(current);
-    for (const dep of graph.get(current) ?? []) {
-      if (!current.startsWith(src) && dep.startsWith(src) && !entries.has(dep)) {
-        return `${relative(current)} imports ${relative(dep)}`;
-      }
-      // The library's own modules import each other; only the way in matters.
-      if (!dep.startsWith(src)) queue.push(dep);
-    }
-  }
-  return undefined;
+  return findEdge(
+    file,
+    graph,
+    (from, to) =>
+      !from.startsWith(SRC) && to.startsWith(SRC) && !entries.has(to)
+        ? `${relative(from)} imports ${relative(to)}`
+        : undefined,
+    (to) => !to.startsWith(SRC),
+  );
 }
 
 /** Whether some module of `file`'s graph is the library: a module of `src/`, or `mod.ts`. */
 function reachesLibrary(file: string, graph: Map<string, string[]>): boolean {
-  const src = new URL("src/", ROOT).href;
-  const seen = new Set<string>();
-  const queue = [file];
-  while (queue.length > 0) {
-    const current = queue.pop()!;
-    if (seen.has(current)) continue;
-    seen.add(current);
-    for (const dep of graph.get(current) ?? []) {
-      if (dep.startsWith(src) || dep === SHIPPED_ENTRY) return true;
-      queue.push(dep);
-    }
-  }
-  return false;
+  const library = (_: string, to: string) =>
+    to.startsWith(SRC) || to === SHIPPED_ENTRY ? to : undefined;
+  return findEdge(file, graph, library) !== undefined;
 }
 
 async function denoTest(args: string[], entry: "sources" | "shipped"): Promise<boolean> {

@@ -28,7 +28,7 @@ import { backchannelLogout } from "./backchannel_logout.ts";
 import { clearCookie, type CookieNames, cookieNamesFor, readCookie } from "./cookies.ts";
 import { argumentError, SessionError } from "./errors.ts";
 import { createKvJwksCache, type KvJwksCache } from "./jwks_cache.ts";
-import { checkPrefix, type KeyPart, KvHandle, type KvRetryOptions, KvStore } from "./kv.ts";
+import { checkPrefix, type KeyPart, KvHandle, type KvRetryOptions } from "./kv.ts";
 import { callback, signIn, type SignInOptions } from "./sign_in.ts";
 import { signOut } from "./sign_out.ts";
 import { freshSession, type Session } from "./store.ts";
@@ -244,14 +244,7 @@ export function createSessionAuth(options: SessionAuthOptions): SessionAuth {
     : toUrl(options.postLogoutRedirectUri, "postLogoutRedirectUri");
   const handle = new KvHandle(options.kv);
   const prefix = checkPrefix(options.prefix ?? ["authlane"]);
-  let storePromise: Promise<KvStore> | undefined;
-  const store = () =>
-    storePromise ??= handle.get().then((kv) => new KvStore(kv, prefix, options.retry)).catch(
-      (error) => {
-        storePromise = undefined;
-        throw error;
-      },
-    );
+  const store = handle.lazyStore(prefix, options.retry);
   const http = httpOptions(options.allowInsecureRequests, options.customFetch);
   const metadata = options.as !== undefined
     ? () => Promise.resolve(options.as!)

@@ -263,6 +263,23 @@ export class KvHandle {
     const kv = await opened.catch(() => undefined);
     if (kv !== undefined && this.#owned) kv.close();
   }
+
+  /**
+   * A getter for one {@link KvStore} on this database, opened on first use; a failed open is not
+   * remembered, so the next call tries again.
+   *
+   * @param prefix The key prefix of every record.
+   * @param retry The bounded retry of `database is locked` errors.
+   * @returns The getter.
+   */
+  lazyStore(prefix: readonly KeyPart[], retry?: KvRetryOptions): () => Promise<KvStore> {
+    let store: Promise<KvStore> | undefined;
+    return () =>
+      store ??= this.get().then((kv) => new KvStore(kv, prefix, retry)).catch((error) => {
+        store = undefined;
+        throw error;
+      });
+  }
 }
 
 const encoder = new TextEncoder();

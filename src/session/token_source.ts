@@ -12,7 +12,7 @@ import * as oauth from "../../mod.ts";
 import { cachedDiscovery, type CustomFetch, httpOptions, redacted, toUrl } from "./_context.ts";
 import { coordinate, singleflight } from "./_lease.ts";
 import { argumentError } from "./errors.ts";
-import { checkPrefix, digest, type KeyPart, KvHandle, type KvRetryOptions, KvStore } from "./kv.ts";
+import { checkPrefix, digest, type KeyPart, KvHandle, type KvRetryOptions } from "./kv.ts";
 
 /** Options of {@linkcode createClientCredentialsTokenSource}. */
 export interface ClientCredentialsTokenSourceOptions {
@@ -142,14 +142,7 @@ export function createClientCredentialsTokenSource(
   const resources = options.resource === undefined ? [] : [options.resource].flat().toSorted();
   const handle = new KvHandle(options.kv);
   const prefix = checkPrefix(options.prefix ?? ["authlane"]);
-  let storePromise: Promise<KvStore> | undefined;
-  const store = () =>
-    storePromise ??= handle.get().then((kv) => new KvStore(kv, prefix, options.retry)).catch(
-      (error) => {
-        storePromise = undefined;
-        throw error;
-      },
-    );
+  const store = handle.lazyStore(prefix, options.retry);
   const http = httpOptions(options.allowInsecureRequests, options.customFetch);
   const metadata = options.as !== undefined
     ? () => Promise.resolve(options.as!)
