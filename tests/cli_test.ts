@@ -3,114 +3,15 @@
 // the fake authorization server.
 
 import assert from "node:assert/strict";
-import { type CliIo, type CliListener, type EmbeddedProvider, main } from "../src/cli/mod.ts";
+import { type EmbeddedProvider, main } from "../src/cli/mod.ts";
 import { EMBEDDED_CLIENT_ID, startEmbeddedProvider } from "../tools/cli.ts";
+import { capture, json, type Run, run } from "./cli/_harness.ts";
 import { CLIENT_IDS, type OidcProviderHarness, startProvider } from "./_oidc_provider.ts";
 import { createFakeAs, type FakeFetchInit, startFakeAs } from "./_fake_as.ts";
 import { getPki } from "./_pki.ts";
 
 const REPO = new URL("../", import.meta.url);
 const NATIVE_REDIRECT_URI = "http://127.0.0.1/callback";
-
-// ---------------------------------------------------------------------------------------------
-// Harness
-
-interface Captured {
-  io: Partial<CliIo>;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Resolves when stderr matches `pattern`. */
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
-  /** Delivers a browser's request for `url` to the CLI's loopback listener; its status. */
-  deliver(url: URL): Promise<number>;
-  /** The ports the CLI asked its listeners for. */
-  readonly listenedOn: number[];
-}
-
-/** The port a fake listener reports when asked for any port. */
-const FAKE_PORT = 49152;
-
-/**
- * Captured I/O for main(): output into strings, no stdin, no waiting, the repository's embedded
- * provider, and a loopback listener that is not a socket (`deliver` plays the browser's request).
- */
-function capture(env: Record<string, string> = {}, overrides: Partial<CliIo> = {}): Captured {
-  let stdout = "";
-  let stderr = "";
-  const watchers: { pattern: RegExp; resolve: (match: RegExpExecArray) => void }[] = [];
-  const handlers: ((request: Request) => Response)[] = [];
-  const listenedOn: number[] = [];
-  const listen = (port: number, handler: (request: Request) => Response): CliListener => {
-    listenedOn.push(port);
-    handlers.push(handler);
-    return { port: port === 0 ? FAKE_PORT : port, close: () => Promise.resolve() };
-  };
-  const io: Partial<CliIo> = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-      for (const watcher of [...watchers]) {
-        const match = watcher.pattern.exec(stderr);
-        if (match !== null) {
-          watchers.splice(watchers.indexOf(watcher), 1);
-          watcher.resolve(match);
-        }
-      }
-    },
-    env: (name) => env[name],
-    readStdin: () => Promise.resolve(""),
-    isTerminal: false,
-    sleep: () => Promise.resolve(),
-    listen,
-    embedded: startEmbeddedProvider,
-    ...overrides,
-  };
-  return {
-    io,
-    listenedOn,
-    async deliver(url) {
-      const handler = handlers.at(-1);
-      if (handler === undefined) throw new Error("the CLI has no listener");
-      const response = handler(new Request(url));
-      await response.body?.cancel();
-      return response.status;
-    },
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    waitFor(pattern) {
-      const match = pattern.exec(stderr);
-      if (match !== null) return Promise.resolve(match);
-      return new Promise((resolve) => watchers.push({ pattern, resolve }));
-    },
-  };
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(
-  args: string[],
-  env: Record<string, string> = {},
-  overrides: Partial<CliIo> = {},
-): Promise<Run> {
-  const captured = capture(env, overrides);
-  const code = await main(args, captured.io);
-  return { code, stdout: captured.stdout, stderr: captured.stderr };
-}
-
-function json(result: Run): Record<string, unknown> {
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout);
-}
 
 /** The flags that point the CLI at a fake AS with its confidential client (secret in env `S`). */
 function fakeAsArgs(server: { issuer: string; client: { client_id: string } }): string[] {

@@ -21,7 +21,7 @@ import {
 import { device } from "./_device.ts";
 import type { CliIo } from "./_io.ts";
 import { decode } from "./_decode.ts";
-import { login } from "./_login.ts";
+import { checkLoginFlags, login } from "./_login.ts";
 import { formatRecord, type Output } from "./_output.ts";
 import {
   noPositionals,
@@ -35,12 +35,17 @@ import {
 /** A command's implementation. */
 export type Command = (flags: Flags, io: CliIo, out: Output) => Promise<void>;
 
-/** Runs `body` with a session opened for `needs`, closing it afterwards. */
+/**
+ * Runs `body` with a session opened for `needs`, closing it afterwards; `check` refuses flags
+ * before any request.
+ */
 function withSession(
   needs: SessionNeeds,
   body: (session: Session, flags: Flags, io: CliIo, out: Output) => Promise<void>,
+  check?: (flags: Flags) => void,
 ): Command {
   return async (flags, io, out) => {
+    check?.(flags);
     const session = await openSession(flags, io, out, needs);
     try {
       await body(session, flags, io, out);
@@ -53,7 +58,7 @@ function withSession(
 /** Every command by name. */
 export const COMMAND_RUNNERS: Readonly<Record<string, Command>> = {
   "discover": discoverCommand,
-  "login": withSession({ embedded: true, authenticates: true }, login),
+  "login": withSession({ embedded: true, authenticates: true }, login, checkLoginFlags),
   "device": withSession({ embedded: true, authenticates: true }, device),
   "client-credentials": withSession({ authenticates: true }, clientCredentials),
   "refresh": withSession({ authenticates: true }, refresh),

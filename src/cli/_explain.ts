@@ -286,7 +286,8 @@ function oauthHint(
       return "a DPoP-bound token needs the key it was issued for: --dpop-key FILE";
     }
     if (challenge?.parameters.error === "invalid_token") {
-      return "the token is expired, revoked or not for this server; get a new one";
+      return "the token is expired, revoked or not for this server" +
+        (context.dpopKey ? "" : " (a DPoP-bound token also needs its --dpop-key FILE)");
     }
     if (challenge?.parameters.error === "invalid_client") {
       return "check --client-id, the client secret and --auth";

@@ -68,19 +68,11 @@ function parsePort(value: string | undefined): number | undefined {
  *
  * @param flags The parsed flags.
  * @param fromParam The `--param redirect_uri` value, if any.
- * @param out Output, for the note.
  * @returns The target.
  * @throws {UsageError} For a URI the CLI cannot listen on, or a contradicting `--port`.
  */
-export function redirectTarget(
-  flags: Flags,
-  fromParam: string | null,
-  out: Output,
-): RedirectTarget {
+export function redirectTarget(flags: Flags, fromParam: string | null): RedirectTarget {
   const portFlag = parsePort(flags.string("port"));
-  if (fromParam !== null) {
-    out.info("note: --param redirect_uri is used as --redirect-uri (login listens there)");
-  }
   const value = flags.string("redirect-uri") ?? fromParam ?? undefined;
   if (value === undefined) {
     return {
@@ -183,6 +175,19 @@ class CallbackListener implements AsyncDisposable {
   }
 }
 
+/**
+ * Refuses login's own flags before any request: `--browser-timeout`, `--port` and a
+ * `--redirect-uri` the CLI cannot listen on.
+ *
+ * @param flags The parsed flags.
+ * @throws {UsageError} For a bad value.
+ */
+export function checkLoginFlags(flags: Flags): void {
+  parseSeconds(flags.string("browser-timeout"), 300, "--browser-timeout");
+  const param = flags.list("param").find((p) => p.startsWith("redirect_uri="));
+  redirectTarget(flags, param === undefined ? null : param.slice("redirect_uri=".length));
+}
+
 export async function login(
   session: Session,
   flags: Flags,
@@ -202,7 +207,10 @@ export async function login(
   );
   // --param values login would set itself: redirect_uri stands in for --redirect-uri; state
   // and nonce win (login then checks the response against them), with a note.
-  const target = redirectTarget(flags, params.get("redirect_uri"), out);
+  const target = redirectTarget(flags, params.get("redirect_uri"));
+  if (params.has("redirect_uri")) {
+    out.info("note: --param redirect_uri is used as --redirect-uri (login listens there)");
+  }
   const taken = (name: string) => {
     const values = params.getAll(name);
     params.delete(name);
