@@ -170,7 +170,7 @@ export async function startLocalProvider(
       "Try (or `authlane …` once installed: deno install -g -A -n authlane jsr:@authlane/oauth/cli):",
       `  ${CLI} discover ${http}`,
       `  ${CLI} login ${http} --client-id ${CLI_CLIENT.client_id}`,
-      `  ${CLI} device ${http} --client-id ${CLI_CLIENT.client_id}`,
+      `  ${CLI} device ${http} --client-id ${CLI_CLIENT.client_id} --scope openid`,
       `  ${CLI} client-credentials ${http} --client-id ${CLIENT_IDS.confidential} ` +
       `--client-secret-file ${files.secret} --resource ${RESOURCE} --scope ${RESOURCE_SCOPE}`,
       `  ${CLI} client-credentials ${http} --client-id ${CLIENT_IDS.privateKeyJwt} ` +
