@@ -263,7 +263,7 @@ const ENDPOINTS: readonly FlagSpec[] = ENDPOINT_FLAGS.map(({ flag, member }) => 
   name: flag,
   kind: "string",
   value: "URL",
-  help: `The server's ${member} (skips discovery; --issuer is then optional)`,
+  help: `The server's ${member}, for a server without discovery (--issuer is then optional)`,
 }));
 
 const JWKS_URI: FlagSpec = ENDPOINTS.find((flag) => flag.name === "jwks-uri")!;
@@ -595,11 +595,19 @@ export function commandHelp(command: CommandSpec): string {
   const labels = command.flags.map((flag) =>
     `--${flag.name}${flag.kind === "boolean" ? "" : ` ${flag.value ?? "VALUE"}`}`
   );
-  const width = Math.max(...labels.map((label) => label.length));
-  command.flags.forEach((flag, i) => lines.push(`  ${labels[i]!.padEnd(width)}  ${flag.help}`));
+  // Long labels (the endpoint flags) take their own line rather than widening every row.
+  const width = Math.min(MAX_LABEL, Math.max(...labels.map((label) => label.length)));
+  command.flags.forEach((flag, i) => {
+    const label = labels[i]!;
+    if (label.length > width) lines.push(`  ${label}`, `  ${"".padEnd(width)}  ${flag.help}`);
+    else lines.push(`  ${label.padEnd(width)}  ${flag.help}`);
+  });
   lines.push("", EXIT_CODES_HELP);
   return lines.join("\n") + "\n";
 }
+
+/** The widest flag label that shares its line with the help text. */
+const MAX_LABEL = 26;
 
 const EXIT_CODES_HELP =
   "Exit codes: 0 ok, 1 other failure, 2 usage error, 3 protocol error (OAuth or validation).";

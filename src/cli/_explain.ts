@@ -307,6 +307,10 @@ function oauthHint(
       return "check --resource";
     case "invalid_dpop_proof":
       return "check --dpop-key and the clock";
+    case "access_denied":
+      return "the user (or the server's policy) declined";
+    case "expired_token":
+      return "the device code expired before it was approved: run the command again";
     default:
       return undefined;
   }
@@ -316,7 +320,11 @@ function library(err: object, context: FailureContext): Explanation | undefined 
   const code = (err as { code?: unknown }).code;
   const cause = (err as { cause?: unknown }).cause as Record<string, unknown> | undefined;
   if (code === oauth.HTTP_REQUEST_FORBIDDEN) {
-    const url = cause instanceof URL ? cause.href : context.trace?.last?.url;
+    const url = cause instanceof URL
+      ? cause.href
+      : typeof cause?.url === "string" || cause?.url instanceof URL
+      ? String(cause.url)
+      : undefined;
     return {
       reason: `refusing plain http:${url === undefined ? "" : ` ${printable(url)}`}`,
       hint: "pass --allow-http (meant for servers on loopback)",
@@ -327,12 +335,15 @@ function library(err: object, context: FailureContext): Explanation | undefined 
     typeof cause.expected === "string"
   ) {
     const body = cause.body as Record<string, unknown> | undefined;
-    const actual = body?.issuer;
+    const actual = cause.actual ?? body?.issuer;
     const at = context.trace?.last;
+    const names = actual === undefined
+      ? "names another issuer"
+      : `names issuer ${printable(actual)}`;
     return {
-      reason: `the metadata${at === undefined ? "" : ` at ${printable(at.url)}`} names issuer ${
-        printable(actual)
-      }, not ${printable(cause.expected)} (issuer mismatch)`,
+      reason: `the metadata${at === undefined ? "" : ` at ${printable(at.url)}`} ${names}, not ${
+        printable(cause.expected)
+      } (issuer mismatch)`,
       hint: typeof actual === "string"
         ? `if that server is the one you meant, use --issuer ${printable(actual)}`
         : undefined,

@@ -5,7 +5,6 @@
 // fake authorization server through CliIo.fetch: no sockets.
 
 import assert from "node:assert/strict";
-import { VERSION } from "../../src/cli/_version.ts";
 import { createFakeAs, type FakeAs, type FakeFetchInit } from "../_fake_as.ts";
 import { capture, json, run } from "./_harness.ts";
 import { main } from "../../src/cli/mod.ts";
@@ -41,13 +40,12 @@ function unsignedJwt(header: Record<string, unknown>, claims: Record<string, unk
   return `${b64url(header)}.${b64url(claims)}.c2ln`;
 }
 
-Deno.test("--version prints the version of deno.json, which is the one in the published source", async () => {
+Deno.test("--version prints the version of deno.json", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  assert.equal(VERSION, config.version);
   for (const args of [["--version"], ["version"]]) {
     const result = await run(args);
     assert.equal(result.code, 0);
-    assert.match(result.stdout, new RegExp(`^authlane ${VERSION.replaceAll(".", "\\.")} \\(`));
+    assert.ok(result.stdout.startsWith(`authlane ${config.version} (`), result.stdout);
   }
 });
 

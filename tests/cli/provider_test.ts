@@ -77,10 +77,11 @@ function tokens(outcome: Outcome): Record<string, unknown> {
 
 Deno.test("deno task provider: every command it prints works against it, until SIGINT stops it", async () => {
   const { child, banner, rest } = await startProviderProcess();
+  let exited = false;
+  const dir = /^Files: (\S+) \(removed when the provider stops\)$/m.exec(banner)?.[1];
   try {
     const issuer = /^Issuer: +(http:\/\/127\.0\.0\.1:\d+) /m.exec(banner)?.[1];
     const mtlsIssuer = /^mTLS issuer: +(https:\/\/127\.0\.0\.1:\d+) /m.exec(banner)?.[1];
-    const dir = /^Files: (\S+) \(removed when the provider stops\)$/m.exec(banner)?.[1];
     assert.ok(issuer && mtlsIssuer && dir, banner);
     assert.match(banner, /^ {2}confidential-client +client_secret_basic, secret \S{20,}$/m);
     const all = commands(banner);
@@ -164,14 +165,15 @@ Deno.test("deno task provider: every command it prints works against it, until S
 
     child.kill("SIGINT");
     assert.equal((await child.status).code, 0);
+    exited = true;
     await assert.rejects(Deno.stat(dir), Deno.errors.NotFound, "the files are removed");
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
+    if (!exited) {
+      // A failed assertion: stop the provider the way a user would, and clean up after it.
+      child.kill("SIGINT");
+      await child.status;
+      if (dir !== undefined) await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
-    await child.status;
     await rest.cancel();
   }
 });
