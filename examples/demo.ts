@@ -159,4 +159,14 @@ if (import.meta.main) {
     console.log();
   });
   console.log("Done: signed in, validated, called userinfo, refreshed, and got a service token.");
+  console.log(
+    [
+      "",
+      "Next:",
+      "  deno task provider                a provider that stays up (http and mTLS), with clients,",
+      "                                    secrets and CLI commands to try against it",
+      "  deno run -A examples/web_app.ts   a web app that signs users in (code flow + sessions)",
+      "  deno task cli login               the CLI's code flow against the embedded provider",
+    ].join("\n"),
+  );
 }

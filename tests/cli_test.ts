@@ -3,8 +3,9 @@
 // the fake authorization server.
 
 import assert from "node:assert/strict";
-import { type CliIo, type CliListener, type EmbeddedProvider, main } from "../src/cli/mod.ts";
+import { type EmbeddedProvider, main } from "../src/cli/mod.ts";
 import { EMBEDDED_CLIENT_ID, startEmbeddedProvider } from "../tools/cli.ts";
+import { capture, json, type Run, run } from "./cli/_harness.ts";
 import { CLIENT_IDS, type OidcProviderHarness, startProvider } from "./_oidc_provider.ts";
 import { createFakeAs, type FakeFetchInit, startFakeAs } from "./_fake_as.ts";
 import { getPki } from "./_pki.ts";
@@ -12,112 +13,12 @@ import { getPki } from "./_pki.ts";
 const REPO = new URL("../", import.meta.url);
 const NATIVE_REDIRECT_URI = "http://127.0.0.1/callback";
 
-// ---------------------------------------------------------------------------------------------
-// Harness
-
-interface Captured {
-  io: Partial<CliIo>;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Resolves when stderr matches `pattern`. */
-  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
-  /** Delivers a browser's request for `url` to the CLI's loopback listener; its status. */
-  deliver(url: URL): Promise<number>;
-  /** The ports the CLI asked its listeners for. */
-  readonly listenedOn: number[];
-}
-
-/** The port a fake listener reports when asked for any port. */
-const FAKE_PORT = 49152;
-
-/**
- * Captured I/O for main(): output into strings, no stdin, no waiting, the repository's embedded
- * provider, and a loopback listener that is not a socket (`deliver` plays the browser's request).
- */
-function capture(env: Record<string, string> = {}, overrides: Partial<CliIo> = {}): Captured {
-  let stdout = "";
-  let stderr = "";
-  const watchers: { pattern: RegExp; resolve: (match: RegExpExecArray) => void }[] = [];
-  const handlers: ((request: Request) => Response)[] = [];
-  const listenedOn: number[] = [];
-  const listen = (port: number, handler: (request: Request) => Response): CliListener => {
-    listenedOn.push(port);
-    handlers.push(handler);
-    return { port: port === 0 ? FAKE_PORT : port, close: () => Promise.resolve() };
-  };
-  const io: Partial<CliIo> = {
-    stdout: (text) => {
-      stdout += text;
-    },
-    stderr: (text) => {
-      stderr += text;
-      for (const watcher of [...watchers]) {
-        const match = watcher.pattern.exec(stderr);
-        if (match !== null) {
-          watchers.splice(watchers.indexOf(watcher), 1);
-          watcher.resolve(match);
-        }
-      }
-    },
-    env: (name) => env[name],
-    readStdin: () => Promise.resolve(""),
-    isTerminal: false,
-    sleep: () => Promise.resolve(),
-    listen,
-    embedded: startEmbeddedProvider,
-    ...overrides,
-  };
-  return {
-    io,
-    listenedOn,
-    async deliver(url) {
-      const handler = handlers.at(-1);
-      if (handler === undefined) throw new Error("the CLI has no listener");
-      const response = handler(new Request(url));
-      await response.body?.cancel();
-      return response.status;
-    },
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    waitFor(pattern) {
-      const match = pattern.exec(stderr);
-      if (match !== null) return Promise.resolve(match);
-      return new Promise((resolve) => watchers.push({ pattern, resolve }));
-    },
-  };
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(
-  args: string[],
-  env: Record<string, string> = {},
-  overrides: Partial<CliIo> = {},
-): Promise<Run> {
-  const captured = capture(env, overrides);
-  const code = await main(args, captured.io);
-  return { code, stdout: captured.stdout, stderr: captured.stderr };
-}
-
-function json(result: Run): Record<string, unknown> {
-  assert.equal(result.code, 0, result.stderr);
-  return JSON.parse(result.stdout);
-}
-
 /** The flags that point the CLI at a fake AS with its confidential client (secret in env `S`). */
 function fakeAsArgs(server: { issuer: string; client: { client_id: string } }): string[] {
   return [
     "--issuer",
     server.issuer,
-    "--insecure",
+    "--allow-http",
     "--client-id",
     server.client.client_id,
     "--client-secret-env",
@@ -142,7 +43,7 @@ function confidential(op: OidcProviderHarness): { args: string[]; env: Record<st
     args: [
       "--issuer",
       op.issuer,
-      "--insecure",
+      "--allow-http",
       "--client-id",
       CLIENT_IDS.confidential,
       "--client-secret-env",
@@ -242,8 +143,8 @@ Deno.test("main() exits 2 with one readable line on usage errors", async () => {
     [["discover", "--issuer"], /--issuer needs a value/],
     [["discover", "--nope"], /unknown flag --nope/],
     [["discover"], /--issuer is required/],
-    [["discover", "--issuer", "not a url"], /--issuer must be an absolute URL/],
-    [["discover", "--issuer", "http://127.0.0.1:1"], /pass --insecure/],
+    [["discover", "--issuer", "not a url"], /--issuer must be an absolute http\(s\) URL/],
+    [["discover", "--issuer", "http://127.0.0.1:1"], /pass --allow-http/],
     [["discover", "--issuer", "https://a.example", "--json=1"], /--json takes no value/],
     [
       ["client-credentials", "--issuer", "https://a.example", "--issuer", "https://b.example"],
@@ -263,7 +164,7 @@ Deno.test("main() exits 2 with one readable line on usage errors", async () => {
 
 Deno.test("main() exits 2 for contradictory or incomplete client flags, before any request", async () => {
   await using server = await startFakeAs();
-  const base = ["client-credentials", "--issuer", server.issuer, "--insecure"];
+  const base = ["client-credentials", "--issuer", server.issuer, "--allow-http"];
   const cases: [string[], Record<string, string>, RegExp][] = [
     [[...base], {}, /--client-id is required/],
     [[...base, "--client-id", "client", "--auth", "magic"], {}, /--auth must be one of/],
@@ -298,18 +199,18 @@ Deno.test("main() exits 2 for contradictory or incomplete client flags, before a
 
 Deno.test("discover prints the validated metadata, as text and as JSON", async () => {
   await using op = await startTestProvider();
-  const text = await run(["discover", "--issuer", op.issuer, "--insecure"]);
+  const text = await run(["discover", "--issuer", op.issuer, "--allow-http"]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, new RegExp(`^issuer: +${op.issuer}$`, "m"));
   assert.match(text.stdout, /^token_endpoint: +http:\/\/127\.0\.0\.1:\d+\/token$/m);
-  const metadata = json(await run(["discover", "--issuer", op.issuer, "--insecure", "--json"]));
+  const metadata = json(await run(["discover", "--issuer", op.issuer, "--allow-http", "--json"]));
   assert.equal(metadata.issuer, op.issuer);
   assert.equal(metadata.device_authorization_endpoint, `${op.issuer}/device/auth`);
 });
 
 Deno.test("discover exits 3 when the metadata names another issuer", async () => {
   await using server = await startFakeAs({ metadata: { issuer: "https://evil.example" } });
-  const result = await run(["discover", "--issuer", server.issuer, "--insecure"]);
+  const result = await run(["discover", "--issuer", server.issuer, "--allow-http"]);
   assert.equal(result.code, 3);
   assert.match(result.stderr, /code=OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED/);
 });
@@ -455,7 +356,7 @@ Deno.test("client-credentials gets a JWT access token for --resource and --scope
 Deno.test("client-credentials exits 3 with error=invalid_client for a wrong secret, and never prints it", async () => {
   await using op = await startTestProvider();
   const secret = `wrong-${crypto.randomUUID()}`;
-  const base = ["client-credentials", "--issuer", op.issuer, "--insecure", "--client-id"];
+  const base = ["client-credentials", "--issuer", op.issuer, "--allow-http", "--client-id"];
   for (const json of [false, true]) {
     const result = await run([
       ...base,
@@ -485,7 +386,7 @@ Deno.test("client-credentials reads the secret from --client-secret-file, $AUTHL
       "client-credentials",
       "--issuer",
       op.issuer,
-      "--insecure",
+      "--allow-http",
       "--client-id",
       CLIENT_IDS.confidential,
       "--json",
@@ -545,7 +446,7 @@ Deno.test("client-credentials signs private_key_jwt assertions with --private-ke
       "client-credentials",
       "--issuer",
       op.issuer,
-      "--insecure",
+      "--allow-http",
       "--client-id",
       CLIENT_IDS.privateKeyJwt,
       "--json",
@@ -715,7 +616,7 @@ Deno.test("userinfo returns the claims of the signed-in user and checks --sub", 
   await using op = await startTestProvider();
   const tokens = json(await signIn(op, ["--scope", "openid email"]));
   const env = { AT: tokens.access_token as string };
-  const base = ["userinfo", "--issuer", op.issuer, "--insecure", "--token-env", "AT"];
+  const base = ["userinfo", "--issuer", op.issuer, "--allow-http", "--token-env", "AT"];
   const info = json(await run([...base, "--sub", "alice", "--json"], env));
   assert.equal(info.sub, "alice");
   assert.equal(info.email, "alice@example.com");
@@ -813,7 +714,7 @@ Deno.test("decode --issuer validates the signature, iss and exp, and refuses a t
   await using op = await startTestProvider();
   const tokens = json(await signIn(op));
   const idToken = tokens.id_token as string;
-  const base = ["decode", "--issuer", op.issuer, "--insecure"];
+  const base = ["decode", "--issuer", op.issuer, "--allow-http"];
 
   const valid = json(await run([...base, idToken, "--json"]));
   assert.deepEqual(valid.validated, {
@@ -844,7 +745,7 @@ Deno.test("decode --issuer refuses a token from another issuer with exit 3", asy
   await using other = await startProvider();
   const idToken = json(await signIn(op)).id_token as string;
   // Both providers share the harness's signing keys, so only the iss check tells them apart.
-  const result = await run(["decode", "--issuer", other.issuer, "--insecure", idToken]);
+  const result = await run(["decode", "--issuer", other.issuer, "--allow-http", idToken]);
   assert.equal(result.code, 3);
   assert.match(result.stderr, /"iss"/);
   assert.match(result.stderr, /code=OAUTH_JWT_CLAIM_COMPARISON_FAILED/);
@@ -854,7 +755,7 @@ Deno.test("decode --issuer verifies every JWS algorithm of the issuer's key set"
   await using server = await startFakeAs();
   for (const alg of ["ES256", "ES384", "RS256", "PS256", "EdDSA"] as const) {
     const jwt = await server.sign(server.idTokenClaims(), undefined, alg);
-    const result = await run(["decode", "--issuer", server.issuer, "--insecure", jwt, "--json"]);
+    const result = await run(["decode", "--issuer", server.issuer, "--allow-http", jwt, "--json"]);
     assert.equal((json(result).validated as Record<string, unknown>).alg, alg, alg);
   }
 });
@@ -876,7 +777,7 @@ Deno.test("decode --issuer refuses expired, not-yet-valid, exp-less and unsigned
     [await server.sign(server.idTokenClaims(), { kid: "unknown" }), /OAUTH_KEY_SELECTION_FAILED/],
   ];
   for (const [jwt, message] of cases) {
-    const result = await run(["decode", "--issuer", server.issuer, "--insecure", jwt]);
+    const result = await run(["decode", "--issuer", server.issuer, "--allow-http", jwt]);
     assert.equal(result.code, 3, `${message}: ${result.stderr}`);
     assert.match(result.stderr, message);
   }
@@ -1040,7 +941,7 @@ Deno.test("deno run src/cli/mod.ts exits with the code of main(): 0, 2 and 3", a
     "client-credentials",
     "--issuer",
     op.issuer,
-    "--insecure",
+    "--allow-http",
     "--client-id",
     CLIENT_IDS.confidential,
     "--client-secret-env",

@@ -3,8 +3,10 @@
  * embedded OpenID Provider for `login` and `device` without `--issuer`. The provider is the test
  * harness's oidc-provider (tests/_oidc_provider.ts, a dev-only npm package), started on 127.0.0.1
  * with the device flow (RFC 8628) switched on and a public native client whose loopback redirect
- * URI may use any port (RFC 8252 §7.3). It reaches the CLI through `main()`'s `io.embedded`, so
- * the published CLI neither ships nor loads it (there, `--issuer` is required).
+ * URI may use any port (RFC 8252 §7.3), the same client `deno task provider` registers
+ * (tools/provider.ts). It reaches the CLI through `main()`'s `io.embedded`, so the published CLI
+ * neither ships nor loads it (there, `--issuer` is required). `deno task provider` keeps such a
+ * provider running, for every command and for a real browser.
  *
  * ```sh
  * deno task cli login          # signs in as alice at the embedded provider, prints the tokens
@@ -16,12 +18,10 @@
 
 import { type EmbeddedProvider, main } from "../src/cli/mod.ts";
 import { startProvider } from "../tests/_oidc_provider.ts";
+import { CLI_CLIENT } from "./provider.ts";
 
 /** The `client_id` of the CLI's client at the embedded provider. */
-export const EMBEDDED_CLIENT_ID = "authlane-cli";
-
-/** The loopback redirect URI registered for it; any port is accepted (RFC 8252 §7.3). */
-export const EMBEDDED_REDIRECT_URI = "http://127.0.0.1/callback";
+export const EMBEDDED_CLIENT_ID = CLI_CLIENT.client_id;
 
 /**
  * Starts the embedded provider, ready for `main(args, { embedded: startEmbeddedProvider })`.
@@ -31,18 +31,7 @@ export const EMBEDDED_REDIRECT_URI = "http://127.0.0.1/callback";
 export async function startEmbeddedProvider(): Promise<EmbeddedProvider> {
   const harness = await startProvider({
     features: { deviceFlow: { enabled: true } },
-    clients: [{
-      client_id: EMBEDDED_CLIENT_ID,
-      application_type: "native",
-      token_endpoint_auth_method: "none",
-      redirect_uris: [EMBEDDED_REDIRECT_URI],
-      response_types: ["code"],
-      grant_types: [
-        "authorization_code",
-        "refresh_token",
-        "urn:ietf:params:oauth:grant-type:device_code",
-      ],
-    }],
+    clients: [CLI_CLIENT],
   });
   return {
     issuer: harness.issuer,

@@ -3,24 +3,30 @@
  * import, so the shipped CLI stays Web/Deno-only), the flag tables of every command and the help
  * text generated from them.
  *
- * Grammar: `--name value`, `--name=value`, boolean `--name`, `-h` for `--help`, `--` ends the
- * flags, a lone `-` is a positional argument (read from stdin), and so is any other word that
- * starts with one `-` but is not a one-letter flag (a token may start with `-`). Unknown flags, missing values and
- * a non-repeatable flag given twice are usage errors (exit code 2).
+ * Grammar: `--name value`, `--name=value`, boolean `--name`, `-h` for `--help`, `-v` for
+ * `--verbose`, `--` ends the flags, a lone `-` is a positional argument (read from stdin), and so is
+ * any other word that starts with one `-` but is not a one-letter flag (a token may start with
+ * `-`). Unknown flags, missing values and a non-repeatable flag given twice are usage errors (exit
+ * code 2).
  *
  * @module
  */
 
 /** A caller mistake on the command line; the CLI exits with code 2. */
 export class UsageError extends Error {
+  /** The flag to use instead, when the message does not say it. */
+  hint?: string;
+
   /**
    * Creates the error.
    *
    * @param message What is wrong, without any secret value.
+   * @param hint The next step.
    */
-  constructor(message: string) {
+  constructor(message: string, hint?: string) {
     super(message);
     this.name = "UsageError";
+    if (hint !== undefined) this.hint = hint;
   }
 }
 
@@ -58,6 +64,9 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/** The one-letter flags, as curl spells them. */
+const SHORT_FLAGS: Record<string, string> = { "-h": "help", "-v": "verbose" };
+
 /**
  * Parses `args` against `specs`.
  *
@@ -76,12 +85,13 @@ export function parseArgs(args: readonly string[], specs: readonly FlagSpec[]): 
       positionals.push(...args.slice(i + 1));
       break;
     }
-    if (arg === "-h") {
-      flags.set("help", true);
+    const short = SHORT_FLAGS[arg];
+    if (short !== undefined && byName.has(short)) {
+      flags.set(short, true);
       continue;
     }
     if (!arg.startsWith("--")) {
-      // `-x` is a short flag, and only -h exists. A longer word that starts with one "-" is a
+      // `-x` is a short flag, and only -h and -v exist. A longer word that starts with one "-" is a
       // value: base64url tokens can start with "-", and a refused one would be echoed on stderr.
       if (/^-[^-]$/.test(arg)) throw new UsageError(`unknown flag ${JSON.stringify(arg)}`);
       positionals.push(arg);
@@ -183,16 +193,11 @@ export class Flags {
 // ---------------------------------------------------------------------------------------------
 // Flag tables
 
-const HELP: FlagSpec = { name: "help", kind: "boolean", help: "Show this help" };
+const HELP: FlagSpec = { name: "help", kind: "boolean", help: "Show this help (-h)" };
 const JSON_OUTPUT: FlagSpec = {
   name: "json",
   kind: "boolean",
   help: "Machine-readable output: one JSON object on stdout",
-};
-const INSECURE: FlagSpec = {
-  name: "insecure",
-  kind: "boolean",
-  help: "Allow http: URLs (for servers on loopback)",
 };
 const ISSUER: FlagSpec = {
   name: "issuer",
@@ -200,14 +205,94 @@ const ISSUER: FlagSpec = {
   value: "URL",
   help: "Issuer identifier; its metadata is discovered and validated",
 };
+const ALLOW_HTTP: FlagSpec = {
+  name: "allow-http",
+  kind: "boolean",
+  help: "Allow http: URLs (for servers on loopback); https: is required otherwise",
+};
+const INSECURE: FlagSpec = {
+  name: "insecure",
+  kind: "boolean",
+  help: "Refused: Deno cannot skip TLS verification (curl -k); use --ca or --allow-http",
+};
 const CA: FlagSpec = {
   name: "ca",
   kind: "string",
   value: "PATH",
   help: "PEM CA certificate(s) trusted for the server's TLS certificate",
 };
+const TIMEOUT: FlagSpec = {
+  name: "timeout",
+  kind: "string",
+  value: "SECONDS",
+  help: "Give up on an HTTP request after this long (default: 30)",
+};
+const VERBOSE: FlagSpec = {
+  name: "verbose",
+  kind: "boolean",
+  help: "Trace every HTTP exchange on stderr, secrets redacted (-v)",
+};
 
-const SERVER: readonly FlagSpec[] = [ISSUER, INSECURE, CA, JSON_OUTPUT, HELP];
+const SERVER: readonly FlagSpec[] = [
+  ISSUER,
+  ALLOW_HTTP,
+  CA,
+  TIMEOUT,
+  VERBOSE,
+  JSON_OUTPUT,
+  HELP,
+  INSECURE,
+];
+
+/**
+ * Metadata members that a flag of the same name (dashes for underscores) sets, for servers
+ * without discovery (GitHub-style OAuth apps). Any of them turns discovery off, as in oauth2c.
+ */
+export const ENDPOINT_FLAGS: readonly { flag: string; member: string }[] = [
+  "authorization_endpoint",
+  "token_endpoint",
+  "device_authorization_endpoint",
+  "pushed_authorization_request_endpoint",
+  "userinfo_endpoint",
+  "introspection_endpoint",
+  "revocation_endpoint",
+  "jwks_uri",
+].map((member) => ({ flag: member.replaceAll("_", "-"), member }));
+
+const ENDPOINTS: readonly FlagSpec[] = ENDPOINT_FLAGS.map(({ flag, member }) => ({
+  name: flag,
+  kind: "string",
+  value: "URL",
+  help: `The server's ${member}, for a server without discovery (--issuer is then optional)`,
+}));
+
+const JWKS_URI: FlagSpec = ENDPOINTS.find((flag) => flag.name === "jwks-uri")!;
+
+/** `--auth` values: RFC 8414 / RFC 7591 method names, and the CLI's short names. */
+export const AUTH_METHOD_NAMES: Readonly<Record<string, AuthMethod>> = {
+  client_secret_basic: "basic",
+  client_secret_post: "post",
+  client_secret_jwt: "jwt",
+  private_key_jwt: "private-key-jwt",
+  tls_client_auth: "tls",
+  self_signed_tls_client_auth: "tls",
+  none: "none",
+  basic: "basic",
+  post: "post",
+  jwt: "jwt",
+  "private-key-jwt": "private-key-jwt",
+  tls: "tls",
+};
+
+/** The client authentication methods the CLI implements. */
+export type AuthMethod = "basic" | "post" | "jwt" | "private-key-jwt" | "none" | "tls";
+
+const DPOP_KEY: FlagSpec = {
+  name: "dpop-key",
+  kind: "string",
+  value: "FILE",
+  help: "DPoP key (RFC 9449) as a private JWK file: created (mode 0600) if missing, else reused",
+};
 
 const CLIENT: readonly FlagSpec[] = [
   { name: "client-id", kind: "string", value: "ID", help: "Client identifier" },
@@ -233,13 +318,14 @@ const CLIENT: readonly FlagSpec[] = [
     name: "auth",
     kind: "string",
     value: "METHOD",
-    help: "Client authentication: basic|post|jwt|private-key-jwt|none|tls",
+    help: "Client authentication: client_secret_basic, client_secret_post, client_secret_jwt, " +
+      "private_key_jwt, tls_client_auth, none (or basic, post, jwt, private-key-jwt, tls)",
   },
   {
     name: "private-key",
     kind: "string",
     value: "PATH",
-    help: "Private key for private-key-jwt: PEM PKCS#8 or a private JWK (JSON)",
+    help: "Private key for private_key_jwt: PEM PKCS#8 or a private JWK (JSON)",
   },
   {
     name: "alg",
@@ -255,15 +341,21 @@ const CLIENT: readonly FlagSpec[] = [
     help: "PEM client certificate for mutual TLS (RFC 8705); uses the mTLS endpoint aliases",
   },
   { name: "key", kind: "string", value: "PATH", help: "PEM private key of --cert" },
+  DPOP_KEY,
   {
     name: "dpop",
     kind: "boolean",
-    help: "Bind tokens to a fresh ES256 DPoP key (RFC 9449); retries once on use_dpop_nonce",
+    help: "Bind tokens to a throw-away ES256 DPoP key (see --dpop-key to keep it)",
   },
 ];
 
 const REQUEST: readonly FlagSpec[] = [
-  { name: "scope", kind: "list", value: "SCOPE", help: "Scope to request (repeatable)" },
+  {
+    name: "scope",
+    kind: "list",
+    value: "SCOPE",
+    help: 'Scope to request (repeatable; space-separated: --scope "a b")',
+  },
   {
     name: "resource",
     kind: "list",
@@ -274,7 +366,7 @@ const REQUEST: readonly FlagSpec[] = [
     name: "param",
     kind: "list",
     value: "NAME=VALUE",
-    help: "Extra request parameter (repeatable)",
+    help: "Extra request parameter (repeatable); refused for parameters the command sets itself",
   },
 ];
 
@@ -325,8 +417,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "Authorization code flow with PKCE and a loopback redirect (RFC 8252)",
     usage: "[--issuer URL --client-id ID]",
     details:
-      "Listens on http://127.0.0.1:PORT/callback, prints the authorization URL to open, waits\n" +
-      "for the redirect, then redeems the code and validates the ID token.\n" +
+      "Listens on the loopback address of --redirect-uri (default http://127.0.0.1:PORT/callback,\n" +
+      "any free port), opens the authorization URL in the browser (--no-browser prints it only),\n" +
+      "waits for the redirect, then redeems the code and validates the ID token.\n" +
       "In the repository (deno task cli), without --issuer, runs against an embedded test\n" +
       "provider and signs in automatically.",
     flags: [
@@ -334,22 +427,31 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...CLIENT,
       ...REQUEST,
       {
+        name: "redirect-uri",
+        kind: "string",
+        value: "URI",
+        help: "The registered redirect URI: http://127.0.0.1, http://[::1] or http://localhost " +
+          "with a port and path; the listener takes its address",
+      },
+      {
         name: "port",
         kind: "string",
         value: "PORT",
-        help: "Port of the loopback redirect listener (default: any free port)",
+        help: "Port of the listener when --redirect-uri names none (default: any free port)",
+      },
+      { name: "no-browser", kind: "boolean", help: "Print the authorization URL; do not open it" },
+      {
+        name: "browser-timeout",
+        kind: "string",
+        value: "SECONDS",
+        help: "How long to wait for the redirect (default: 300)",
       },
       {
         name: "par",
         kind: "boolean",
         help: "Push the authorization request first (RFC 9126)",
       },
-      {
-        name: "timeout",
-        kind: "string",
-        value: "SECONDS",
-        help: "How long to wait for the redirect (default: 300)",
-      },
+      ...ENDPOINTS,
     ],
   },
   {
@@ -359,20 +461,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     details: "Shows the user code, then polls the token endpoint, honouring interval and\n" +
       "slow_down. In the repository (deno task cli), without --issuer, runs against an embedded\n" +
       "test provider, which approves the code automatically.",
-    flags: [...SERVER, ...CLIENT, ...REQUEST],
+    flags: [...SERVER, ...CLIENT, ...REQUEST, ...ENDPOINTS],
   },
   {
     name: "client-credentials",
     summary: "Client credentials grant (RFC 6749 §4.4)",
     usage: "--issuer URL --client-id ID",
-    flags: [...SERVER, ...CLIENT, ...REQUEST],
+    flags: [...SERVER, ...CLIENT, ...REQUEST, ...ENDPOINTS],
   },
   {
     name: "refresh",
     summary: "Refresh token grant (RFC 6749 §6)",
     usage: "--issuer URL --client-id ID REFRESH_TOKEN",
     details: TOKEN_ARGUMENT_HELP,
-    flags: [...SERVER, ...CLIENT, ...REQUEST, ...TOKEN_INPUT],
+    flags: [...SERVER, ...CLIENT, ...REQUEST, ...TOKEN_INPUT, ...ENDPOINTS],
   },
   {
     name: "token-exchange",
@@ -415,6 +517,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         value: "AUD",
         help: "Logical name of the target service (repeatable)",
       },
+      ...ENDPOINTS,
     ],
   },
   {
@@ -422,20 +525,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "Token introspection (RFC 7662)",
     usage: "--issuer URL --client-id ID TOKEN",
     details: TOKEN_ARGUMENT_HELP,
-    flags: [...SERVER, ...CLIENT, ...TOKEN_INPUT, TOKEN_TYPE_HINT],
+    flags: [...SERVER, ...CLIENT, ...TOKEN_INPUT, TOKEN_TYPE_HINT, ...ENDPOINTS],
   },
   {
     name: "revoke",
     summary: "Token revocation (RFC 7009)",
     usage: "--issuer URL --client-id ID TOKEN",
     details: TOKEN_ARGUMENT_HELP,
-    flags: [...SERVER, ...CLIENT, ...TOKEN_INPUT, TOKEN_TYPE_HINT],
+    flags: [...SERVER, ...CLIENT, ...TOKEN_INPUT, TOKEN_TYPE_HINT, ...ENDPOINTS],
   },
   {
     name: "userinfo",
     summary: "Call the UserInfo endpoint (OpenID Connect Core §5.3)",
     usage: "--issuer URL ACCESS_TOKEN",
-    details: TOKEN_ARGUMENT_HELP,
+    details: TOKEN_ARGUMENT_HELP +
+      "\nA DPoP-bound token needs the --dpop-key it was issued for.",
     flags: [
       ...SERVER,
       { name: "client-id", kind: "string", value: "ID", help: "Client identifier" },
@@ -447,7 +551,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       },
       { name: "cert", kind: "string", value: "PATH", help: "PEM client certificate (mTLS)" },
       { name: "key", kind: "string", value: "PATH", help: "PEM private key of --cert" },
+      DPOP_KEY,
       ...TOKEN_INPUT,
+      ...ENDPOINTS,
     ],
   },
   {
@@ -455,7 +561,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "Print a JWT's header and claims; with --issuer, validate it",
     usage: "JWT [--issuer URL]",
     details: TOKEN_ARGUMENT_HELP +
-      "\nWith --issuer the signature is checked against the issuer's JWKS, and iss and exp too.",
+      '\nA leading "Bearer " or "DPoP " is dropped. Without --issuer nothing is verified, but an\n' +
+      'expired or not-yet-valid token and alg "none" are marked. With --issuer the signature is\n' +
+      "checked against the issuer's JWKS, and iss and exp too.",
     flags: [
       ...SERVER,
       {
@@ -465,6 +573,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         help: "With --issuer, also require this audience",
       },
       ...TOKEN_INPUT,
+      JWKS_URI,
     ],
   },
 ];
@@ -486,11 +595,19 @@ export function commandHelp(command: CommandSpec): string {
   const labels = command.flags.map((flag) =>
     `--${flag.name}${flag.kind === "boolean" ? "" : ` ${flag.value ?? "VALUE"}`}`
   );
-  const width = Math.max(...labels.map((label) => label.length));
-  command.flags.forEach((flag, i) => lines.push(`  ${labels[i]!.padEnd(width)}  ${flag.help}`));
+  // Long labels (the endpoint flags) take their own line rather than widening every row.
+  const width = Math.min(MAX_LABEL, Math.max(...labels.map((label) => label.length)));
+  command.flags.forEach((flag, i) => {
+    const label = labels[i]!;
+    if (label.length > width) lines.push(`  ${label}`, `  ${"".padEnd(width)}  ${flag.help}`);
+    else lines.push(`  ${label.padEnd(width)}  ${flag.help}`);
+  });
   lines.push("", EXIT_CODES_HELP);
   return lines.join("\n") + "\n";
 }
+
+/** The widest flag label that shares its line with the help text. */
+const MAX_LABEL = 26;
 
 const EXIT_CODES_HELP =
   "Exit codes: 0 ok, 1 other failure, 2 usage error, 3 protocol error (OAuth or validation).";
@@ -510,10 +627,12 @@ export function mainHelp(): string {
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     "",
-    "In the repository, `deno task cli login` (or device) without --issuer runs against an",
-    "embedded test provider; elsewhere --issuer is required.",
+    "Every command needs --issuer (or, for servers without discovery, endpoint flags such as",
+    "--token-endpoint). In the repository, `deno task cli login` (or device) without --issuer",
+    "runs against an embedded test provider, and `deno task provider` keeps one running.",
     "Secrets: use --client-secret-env/--client-secret-file and --token-env/--token-file.",
+    "http: needs --allow-http; a private CA needs --ca; -v traces every HTTP exchange.",
     EXIT_CODES_HELP,
-    "Run 'authlane <command> --help' for a command's flags.",
+    "Run 'authlane <command> --help' for a command's flags, 'authlane --version' for the version.",
   ].join("\n") + "\n";
 }

@@ -11,11 +11,17 @@
 // "@authlane/oauth" and "@authlane/oauth/cli" holds one copy of the library.
 import * as oauth from "../../mod.ts";
 import { type Flags, UsageError } from "./_args.ts";
-import { openSession, readFile, type Session, type SessionNeeds } from "./_context.ts";
+import {
+  openSession,
+  readFile,
+  type Session,
+  type SessionNeeds,
+  withDpopRetry,
+} from "./_context.ts";
 import { device } from "./_device.ts";
 import type { CliIo } from "./_io.ts";
 import { decode } from "./_decode.ts";
-import { login } from "./_login.ts";
+import { checkLoginFlags, login } from "./_login.ts";
 import { formatRecord, type Output } from "./_output.ts";
 import {
   noPositionals,
@@ -29,12 +35,17 @@ import {
 /** A command's implementation. */
 export type Command = (flags: Flags, io: CliIo, out: Output) => Promise<void>;
 
-/** Runs `body` with a session opened for `needs`, closing it afterwards. */
+/**
+ * Runs `body` with a session opened for `needs`, closing it afterwards; `check` refuses flags
+ * before any request.
+ */
 function withSession(
   needs: SessionNeeds,
   body: (session: Session, flags: Flags, io: CliIo, out: Output) => Promise<void>,
+  check?: (flags: Flags) => void,
 ): Command {
   return async (flags, io, out) => {
+    check?.(flags);
     const session = await openSession(flags, io, out, needs);
     try {
       await body(session, flags, io, out);
@@ -47,7 +58,7 @@ function withSession(
 /** Every command by name. */
 export const COMMAND_RUNNERS: Readonly<Record<string, Command>> = {
   "discover": discoverCommand,
-  "login": withSession({ embedded: true, authenticates: true }, login),
+  "login": withSession({ embedded: true, authenticates: true }, login, checkLoginFlags),
   "device": withSession({ embedded: true, authenticates: true }, device),
   "client-credentials": withSession({ authenticates: true }, clientCredentials),
   "refresh": withSession({ authenticates: true }, refresh),
@@ -78,7 +89,7 @@ async function discoverCommand(flags: Flags, io: CliIo, out: Output): Promise<vo
 async function clientCredentials(session: Session, flags: Flags, _io: CliIo, out: Output) {
   noPositionals(flags);
   const { as, client, clientAuth } = session;
-  const params = requestParameters(flags);
+  const params = requestParameters(flags, out);
   const tokens = await tokenRequest(
     session,
     () =>
@@ -91,7 +102,7 @@ async function clientCredentials(session: Session, flags: Flags, _io: CliIo, out
 async function refresh(session: Session, flags: Flags, io: CliIo, out: Output): Promise<void> {
   const { as, client, clientAuth } = session;
   const refreshToken = await readToken(flags, io, "refresh token");
-  const additionalParameters = requestParameters(flags);
+  const additionalParameters = requestParameters(flags, out);
   const tokens = await tokenRequest(
     session,
     () =>
@@ -122,19 +133,23 @@ function tokenType(value: string | undefined, fallback: string): string {
 
 async function tokenExchange(session: Session, flags: Flags, io: CliIo, out: Output) {
   const { as, client, clientAuth } = session;
-  const params = requestParameters(flags);
+  const params = requestParameters(flags, out);
   params.set("subject_token", await readToken(flags, io, "subject token"));
-  params.set("subject_token_type", tokenType(flags.string("subject-token-type"), "access_token"));
+  // A type given as --param stands in for its flag (requestParameters refused both at once).
+  const setType = (name: string, value: string | undefined, fallback: string) => {
+    if (params.has(name)) return;
+    if (value !== undefined || fallback !== "") params.set(name, tokenType(value, fallback));
+  };
+  setType("subject_token_type", flags.string("subject-token-type"), "access_token");
   const actorFile = flags.string("actor-token-file");
   if (actorFile !== undefined) {
     const actor = (await readFile(io, actorFile, "--actor-token-file")).trim();
     params.set("actor_token", actor);
-    params.set("actor_token_type", tokenType(flags.string("actor-token-type"), "access_token"));
+    setType("actor_token_type", flags.string("actor-token-type"), "access_token");
   } else if (flags.has("actor-token-type")) {
     throw new UsageError("--actor-token-type needs --actor-token-file");
   }
-  const requested = flags.string("requested-token-type");
-  if (requested !== undefined) params.set("requested_token_type", tokenType(requested, ""));
+  setType("requested_token_type", flags.string("requested-token-type"), "");
   for (const audience of flags.list("audience")) params.append("audience", audience);
   const tokens = await tokenRequest(
     session,
@@ -190,12 +205,14 @@ async function revoke(session: Session, flags: Flags, io: CliIo, out: Output): P
 async function userinfo(session: Session, flags: Flags, io: CliIo, out: Output): Promise<void> {
   const { as, client } = session;
   const accessToken = await readToken(flags, io, "access token");
-  const result = await oauth.processUserInfoResponse(
-    as,
-    client,
-    flags.string("sub") ?? oauth.skipSubjectCheck,
-    await oauth.userInfoRequest(as, client, accessToken, session.http),
-  );
+  // With --dpop-key the token is presented as a DPoP-bound one, with a proof (RFC 9449 §7.1).
+  const result = await withDpopRetry(session, async () =>
+    await oauth.processUserInfoResponse(
+      as,
+      client,
+      flags.string("sub") ?? oauth.skipSubjectCheck,
+      await oauth.userInfoRequest(as, client, accessToken, requestOptions(session)),
+    ));
   const record: Record<string, unknown> = { ...result };
   out.result(record, () => formatRecord(record));
 }

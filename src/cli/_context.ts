@@ -1,36 +1,55 @@
 /**
  * Turns flags into the library's vocabulary: the discovered `AuthorizationServer` (OIDC Discovery
- * 1.0 §4, falling back to RFC 8414 §3), the `Client` (with RFC 8705 mutual TLS when `--cert` is
- * given), the `ClientAuth` (RFC 6749 §2.3.1 secrets, RFC 7523 JWT assertions, RFC 8705 §2 TLS),
- * a DPoP handle (RFC 9449) and the request options. Secrets are read from the environment or
- * files; none is ever echoed.
+ * 1.0 §4, falling back to RFC 8414 §3) or one built from endpoint flags for servers without
+ * discovery, the `Client` (with RFC 8705 mutual TLS when `--cert` is given), the `ClientAuth`
+ * (RFC 6749 §2.3.1 secrets, RFC 7523 JWT assertions, RFC 8705 §2 TLS), a DPoP handle (RFC 9449)
+ * and the request options: `--allow-http`, `--timeout`, and a transport that trusts `--ca`,
+ * presents `--cert` and records (with `--verbose`, prints) every exchange. Secrets are read from
+ * the environment or files; none is ever echoed.
  *
  * @module
  */
 
 import * as oauth from "../../mod.ts";
-import { type Flags, UsageError } from "./_args.ts";
+import {
+  AUTH_METHOD_NAMES,
+  type AuthMethod,
+  ENDPOINT_FLAGS,
+  type Flags,
+  UsageError,
+} from "./_args.ts";
 import type { CliIo, EmbeddedProvider } from "./_io.ts";
+import { dpopKeyPair, importPrivateKey, readFile } from "./_keys.ts";
 import type { Output } from "./_output.ts";
+import { type BaseFetch, HttpTrace } from "./_trace.ts";
+
+export { readFile };
 
 /** The environment variable read for the client secret when no flag names a source. */
 export const SECRET_ENV = "AUTHLANE_CLIENT_SECRET";
 
+/** The request timeout without `--timeout`, in seconds (the library's own default). */
+export const DEFAULT_TIMEOUT_SECONDS = 30;
+
 /** Request options the CLI passes to every library call. */
 export interface HttpOptions {
-  /** Set by `--insecure` (and for the embedded provider). */
+  /** Set by `--allow-http` (and for the embedded provider). */
   [oauth.allowInsecureRequests]?: boolean;
-  /** Trusts `--ca` for requests that do not present a client certificate. */
+  /** The CLI's transport: records and traces each exchange, trusts `--ca`, presents `--cert`. */
   [oauth.customFetch]?: (
     url: string,
     options: oauth.CustomFetchOptions<string, unknown>,
   ) => Promise<Response>;
+  /** `--timeout`, per request. */
+  signal?: (url: string) => AbortSignal;
 }
 
 /** Everything a command needs to talk to the authorization server. */
 export interface Session {
-  /** The validated server metadata. */
+  /** The validated server metadata (or the one built from endpoint flags). */
   as: oauth.AuthorizationServer;
+  /** Whether `as` came from discovery (it did not when endpoint flags were given). */
+  discovered: boolean;
   /** The client. */
   client: oauth.Client;
   /** Client authentication (only when the command authenticates). */
@@ -39,10 +58,12 @@ export interface Session {
   http: HttpOptions;
   /** Options for requests that are not the client's (discovery, JWKS). */
   plainHttp: HttpOptions;
-  /** The DPoP handle, with `--dpop`. */
+  /** The DPoP handle, with `--dpop` or `--dpop-key`. */
   dpop?: oauth.DPoPHandle;
   /** The embedded provider, when no `--issuer` was given. */
   embedded?: EmbeddedProvider;
+  /** The record of every exchange. */
+  trace: HttpTrace;
   /** Releases the embedded provider and HTTP clients. */
   close(): Promise<void>;
 }
@@ -55,8 +76,56 @@ export interface SessionNeeds {
   authenticates?: boolean;
 }
 
+/** Why `--insecure` is refused: it would mean curl's -k, which Deno's fetch cannot do. */
+export function insecureRefused(): UsageError {
+  return new UsageError(
+    "--insecure (curl -k: skip TLS certificate verification) is not available: Deno's fetch " +
+      "cannot turn verification off",
+    "trust a private CA with --ca FILE, or allow an http: server on loopback with --allow-http " +
+      "(deno run --unsafely-ignore-certificate-errors=HOST turns verification off for a whole " +
+      "process: never against a real server)",
+  );
+}
+
 /**
- * Discovers the server and builds the client, its authentication and the request options.
+ * Parses a positive number of seconds.
+ *
+ * @param value The flag value.
+ * @param fallback The default.
+ * @param flag The flag, for the message.
+ * @returns The seconds.
+ * @throws {UsageError} When it is not a positive number.
+ */
+export function parseSeconds(value: string | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const seconds = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(seconds > 0)) {
+    throw new UsageError(`${flag} must be a positive number of seconds`);
+  }
+  return seconds;
+}
+
+/**
+ * The HTTP trace of a run, made from `--verbose` and `--timeout` before anything else so that a
+ * failure of any request can be explained.
+ *
+ * @param flags The parsed flags.
+ * @param io I/O.
+ * @param out Output; the trace is recorded in its failure context.
+ * @returns The trace.
+ */
+export function startTrace(flags: Flags, io: CliIo, out: Output): HttpTrace {
+  if (out.context.trace !== undefined) return out.context.trace;
+  const timeout = parseSeconds(flags.string("timeout"), DEFAULT_TIMEOUT_SECONDS, "--timeout");
+  const trace = new HttpTrace(io, flags.boolean("verbose"), timeout);
+  out.context.trace = trace;
+  out.context.dpopKey = flags.has("dpop-key");
+  return trace;
+}
+
+/**
+ * Discovers the server (or reads its endpoints from flags) and builds the client, its
+ * authentication and the request options.
  *
  * @param flags The parsed flags.
  * @param io I/O.
@@ -76,11 +145,16 @@ export async function openSession(
     for (const closer of closers.reverse()) await closer();
   };
   try {
+    if (flags.boolean("insecure")) throw insecureRefused();
+    const trace = startTrace(flags, io, out);
+    const endpoints = endpointFlags(flags);
     let embedded: EmbeddedProvider | undefined;
     let issuerFlag = flags.string("issuer");
-    if (issuerFlag === undefined) {
+    if (issuerFlag === undefined && endpoints === undefined) {
       if (!needs.embedded || io.embedded === undefined) {
-        throw new UsageError("--issuer is required");
+        throw new UsageError(
+          "--issuer is required (or, for a server without discovery, its endpoint flags)",
+        );
       }
       embedded = await io.embedded();
       closers.push(() => embedded!.close());
@@ -90,20 +164,40 @@ export async function openSession(
           `(client ${embedded.clientId}).`,
       );
     }
-    const insecure = embedded !== undefined || flags.boolean("insecure");
-    const issuer = parseUrl(issuerFlag, "--issuer");
-    checkInsecure(issuer, insecure, out);
+    const allowHttp = embedded !== undefined || flags.boolean("allow-http");
+    const timeoutMs = trace.timeoutSeconds * 1000;
+    const signal = () => AbortSignal.timeout(timeoutMs);
+    const allow = allowHttp ? { [oauth.allowInsecureRequests]: true } : {};
 
-    const plainHttp: HttpOptions = insecure ? { [oauth.allowInsecureRequests]: true } : {};
     const caPath = flags.string("ca");
     const ca = caPath === undefined ? undefined : await readFile(io, caPath, "--ca");
+    let base: BaseFetch = io.fetch;
     if (ca !== undefined) {
       const trusting = io.trustingFetch(ca);
       closers.push(() => trusting.close());
-      plainHttp[oauth.customFetch] = (url, init) => trusting.fetch(url, init as RequestInit);
+      base = trusting.fetch;
     }
+    const plainHttp: HttpOptions = {
+      ...allow,
+      signal,
+      [oauth.customFetch]: transportOption(trace, base),
+    };
 
-    const as = await discover(issuer, plainHttp);
+    let as: oauth.AuthorizationServer;
+    if (endpoints !== undefined) {
+      for (const url of Object.values(endpoints)) checkInsecure(new URL(url), allowHttp, out);
+      const issuer = issuerFlag ??
+        new URL(endpoints.authorization_endpoint ?? Object.values(endpoints)[0]!).origin;
+      parseUrl(issuer, "--issuer");
+      as = { issuer, ...endpoints };
+      out.info(
+        `No discovery: the server is described by the endpoint flags (issuer ${issuer}).`,
+      );
+    } else {
+      const issuer = parseIssuer(issuerFlag!, out);
+      checkInsecure(issuer, allowHttp, out);
+      as = await discover(issuer, plainHttp);
+    }
 
     const clientId = flags.string("client-id") ?? embedded?.clientId;
     if (clientId === undefined && needs.authenticates) {
@@ -113,13 +207,12 @@ export async function openSession(
     let http = plainHttp;
     const certificate = await readCertificate(flags, io, ca);
     if (certificate !== undefined) {
-      // RFC 8705 §5: requests of the client go to the mTLS aliases over the library's own
-      // per-client adapter (built from client[clientCertificate], trusting --ca). No customFetch
-      // here: it would win over the adapter. The pool is closed with the session.
+      // RFC 8705 §5: requests of the client go to the mTLS aliases, over a connection that
+      // presents the certificate (the library checks the certificate and key first).
       client.use_mtls_endpoint_aliases = true;
-      client[oauth.clientCertificate] = certificate;
-      closers.push(() => oauth.closeMtlsConnections(client));
-      http = insecure ? { [oauth.allowInsecureRequests]: true } : {};
+      const mtls = oauth.mtlsFetch(certificate);
+      closers.push(() => mtls.close());
+      http = { ...allow, signal, [oauth.customFetch]: transportOption(trace, mtls) };
     }
 
     const clientAuth = needs.authenticates
@@ -127,14 +220,47 @@ export async function openSession(
       : oauth.None();
 
     let dpop: oauth.DPoPHandle | undefined;
-    if (flags.boolean("dpop")) {
+    const dpopKeyPath = flags.string("dpop-key");
+    if (dpopKeyPath !== undefined) {
+      dpop = oauth.DPoP(client, await dpopKeyPair(io, dpopKeyPath, out));
+    } else if (flags.boolean("dpop")) {
+      out.info(
+        "note: --dpop signs with a key that is gone when this command exits, so no later " +
+          "command can use the DPoP-bound token; --dpop-key FILE keeps the key.",
+      );
       dpop = oauth.DPoP(client, await oauth.generateKeyPair("ES256"));
     }
-    return { as, client, clientAuth, http, plainHttp, dpop, embedded, close };
+    return {
+      as,
+      discovered: endpoints === undefined,
+      client,
+      clientAuth,
+      http,
+      plainHttp,
+      dpop,
+      embedded,
+      trace,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+function transportOption(trace: HttpTrace, base: BaseFetch): HttpOptions[typeof oauth.customFetch] {
+  const traced = trace.transport(base);
+  return (url, options) => traced(url, options as RequestInit);
+}
+
+/** The metadata members given as endpoint flags, or `undefined` when none was. */
+function endpointFlags(flags: Flags): Record<string, string> | undefined {
+  const given = ENDPOINT_FLAGS.filter(({ flag }) => flags.has(flag));
+  if (given.length === 0) return undefined;
+  return Object.fromEntries(given.map(({ flag, member }) => {
+    const value = flags.string(flag)!;
+    return [member, parseUrl(value, `--${flag}`).href];
+  }));
 }
 
 /**
@@ -164,27 +290,54 @@ export async function withDpopRetry<T>(session: Session, request: () => Promise<
  */
 export function parseUrl(value: string, flag: string): URL {
   const url = URL.parse(value);
-  if (url === null) throw new UsageError(`${flag} must be an absolute URL`);
+  if (url === null || !/^https?:$/.test(url.protocol)) {
+    throw new UsageError(`${flag} must be an absolute http(s) URL`);
+  }
   return url;
 }
 
+const OIDC_METADATA = /^(.*?)\/\.well-known\/openid-configuration\/?$/;
+const OAUTH_METADATA = /^\/\.well-known\/oauth-authorization-server(\/.*)?$/;
+
 /**
- * Refuses `http:` without `--insecure`, and warns when `--insecure` reaches beyond loopback.
+ * Parses `--issuer`. A metadata URL pasted in its place (`…/.well-known/openid-configuration`,
+ * or RFC 8414's `/.well-known/oauth-authorization-server/…`) is turned into the issuer it
+ * describes, with a note, as oauth2c does.
+ *
+ * @param value The flag value.
+ * @param out Output, for the note.
+ * @returns The issuer identifier.
+ */
+export function parseIssuer(value: string, out: Output): URL {
+  const url = parseUrl(value, "--issuer");
+  const path = OIDC_METADATA.exec(url.pathname)?.[1] ??
+    (OAUTH_METADATA.test(url.pathname) ? OAUTH_METADATA.exec(url.pathname)![1] ?? "" : undefined);
+  if (path === undefined) return url;
+  const issuer = `${url.origin}${path}`;
+  out.info(
+    `note: --issuer takes the issuer identifier, not its metadata URL; using --issuer ${issuer}`,
+  );
+  return new URL(issuer);
+}
+
+/**
+ * Refuses `http:` without `--allow-http`, and warns when it reaches beyond loopback.
  *
  * @param url The URL about to be used.
- * @param insecure Whether `--insecure` was given.
+ * @param allowHttp Whether `--allow-http` was given.
  * @param out Output, for the warning.
- * @throws {UsageError} For `http:` without `--insecure`.
+ * @throws {UsageError} For `http:` without `--allow-http`.
  */
-export function checkInsecure(url: URL, insecure: boolean, out: Output): void {
+export function checkInsecure(url: URL, allowHttp: boolean, out: Output): void {
   if (url.protocol !== "http:") return;
-  if (!insecure) {
+  if (!allowHttp) {
     throw new UsageError(
-      `${url.origin} uses http:; pass --insecure to allow it (meant for servers on loopback)`,
+      `refusing plain http: ${url.origin} (https: is required)`,
+      "pass --allow-http to allow it (meant for servers on loopback)",
     );
   }
   if (!["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) {
-    out.info(`warning: sending requests over plain http to ${url.host} (--insecure)`);
+    out.info(`warning: sending requests over plain http to ${url.host} (--allow-http)`);
   }
 }
 
@@ -209,24 +362,6 @@ export async function discover(issuer: URL, http: HttpOptions): Promise<oauth.Au
       return await oauth.processDiscoveryResponse(issuer, response);
     }
     throw err;
-  }
-}
-
-/**
- * Reads a file named by a flag.
- *
- * @param io I/O.
- * @param path The path.
- * @param flag The flag, for the message.
- * @returns The contents.
- * @throws {UsageError} When it cannot be read (the message names the path, not the contents).
- */
-export async function readFile(io: CliIo, path: string, flag: string): Promise<string> {
-  try {
-    return await io.readTextFile(path);
-  } catch (err) {
-    const reason = err instanceof Error ? err.name : "error";
-    throw new UsageError(`${flag}: cannot read ${JSON.stringify(path)} (${reason})`);
   }
 }
 
@@ -291,8 +426,8 @@ async function readClientSecret(
     : { secret: fallback, explicit: false };
 }
 
-const AUTH_METHODS = ["basic", "post", "jwt", "private-key-jwt", "none", "tls"] as const;
-type AuthMethod = typeof AUTH_METHODS[number];
+/** The `--auth` names, as help and errors list them: RFC names first. */
+const AUTH_NAMES = Object.keys(AUTH_METHOD_NAMES);
 
 async function clientAuthentication(
   flags: Flags,
@@ -302,12 +437,15 @@ async function clientAuthentication(
   embedded: EmbeddedProvider | undefined,
 ): Promise<oauth.ClientAuth> {
   const requested = flags.string("auth");
-  if (requested !== undefined && !(AUTH_METHODS as readonly string[]).includes(requested)) {
-    throw new UsageError(`--auth must be one of ${AUTH_METHODS.join(", ")}`);
+  const named = requested === undefined ? undefined : AUTH_METHOD_NAMES[requested];
+  if (
+    requested !== undefined && (named === undefined || !Object.hasOwn(AUTH_METHOD_NAMES, requested))
+  ) {
+    throw new UsageError(`--auth must be one of ${AUTH_NAMES.join(", ")}`);
   }
   const secret = await readClientSecret(flags, io, out);
   const keyPath = flags.string("private-key");
-  const method: AuthMethod = (requested as AuthMethod | undefined) ??
+  const method: AuthMethod = named ??
     (secret?.explicit
       ? "basic"
       : keyPath !== undefined
@@ -317,19 +455,20 @@ async function clientAuthentication(
       : secret !== undefined && embedded === undefined
       ? "basic"
       : "none");
+  const shown = requested ?? method;
   const needSecret = () => {
     if (secret === undefined) {
       throw new UsageError(
-        `--auth ${method} needs a client secret (--client-secret-env, --client-secret-file or $${SECRET_ENV})`,
+        `--auth ${shown} needs a client secret (--client-secret-env, --client-secret-file or $${SECRET_ENV})`,
       );
     }
     return secret.secret;
   };
   if (secret?.explicit && !["basic", "post", "jwt"].includes(method)) {
-    throw new UsageError(`a client secret was given, but --auth ${method} does not use one`);
+    throw new UsageError(`a client secret was given, but --auth ${shown} does not use one`);
   }
   if (keyPath !== undefined && method !== "private-key-jwt") {
-    throw new UsageError(`--private-key was given, but --auth is ${method}`);
+    throw new UsageError(`--private-key was given, but --auth is ${shown}`);
   }
   switch (method) {
     case "basic":
@@ -339,128 +478,13 @@ async function clientAuthentication(
     case "jwt":
       return oauth.ClientSecretJwt(needSecret());
     case "private-key-jwt": {
-      if (keyPath === undefined) throw new UsageError("--auth private-key-jwt needs --private-key");
+      if (keyPath === undefined) throw new UsageError(`--auth ${shown} needs --private-key`);
       return oauth.PrivateKeyJwt(await importPrivateKey(io, keyPath, flags));
     }
     case "tls":
-      if (!hasCertificate) throw new UsageError("--auth tls needs --cert and --key");
+      if (!hasCertificate) throw new UsageError(`--auth ${shown} needs --cert and --key`);
       return oauth.TlsClientAuth();
     case "none":
       return oauth.None();
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Private keys (RFC 7523 client assertions)
-
-type Algorithms = typeof oauth.JWS_ALGORITHMS;
-type Alg = keyof Algorithms;
-
-/** The algorithms authlane signs with, from the library's table. */
-const SIGNING_ALGS = (Object.keys(oauth.JWS_ALGORITHMS) as Alg[]).filter((alg) =>
-  oauth.JWS_ALGORITHMS[alg].sign
-);
-
-function signingAlg(alg: string): Alg | undefined {
-  return (SIGNING_ALGS as string[]).includes(alg) ? alg as Alg : undefined;
-}
-
-/**
- * The algorithm a private JWK without `alg` signs with: the first signing algorithm of its key
- * type and curve (RS256 for RSA, since RSA-PSS and the hash are not in the key). An `AKP` key
- * always names its parameter set.
- */
-function algFromJwk(jwk: JsonWebKey & { alg?: string }): string | undefined {
-  if (typeof jwk.alg === "string") return jwk.alg;
-  return SIGNING_ALGS.find((alg) => {
-    const { kty, crv } = oauth.JWS_ALGORITHMS[alg];
-    return kty !== "AKP" && kty === jwk.kty && crv === jwk.crv;
-  });
-}
-
-/**
- * The algorithms tried, in order, for a PEM key without `--alg`: one per kind of key (the first
- * signing algorithm of each key type and curve; ML-DSA's parameter set is the key's kind).
- */
-function guesses(): Alg[] {
-  const seen = new Set<string>();
-  return SIGNING_ALGS.filter((alg) => {
-    const { kty, crv } = oauth.JWS_ALGORITHMS[alg];
-    const kind = kty === "AKP" ? alg : `${kty} ${crv}`;
-    if (seen.has(kind)) return false;
-    seen.add(kind);
-    return true;
-  });
-}
-
-/**
- * Imports `--private-key`: a private JWK (JSON) or PEM PKCS#8, for `--alg` or the algorithm the
- * key names or fits.
- */
-async function importPrivateKey(io: CliIo, path: string, flags: Flags): Promise<oauth.PrivateKey> {
-  const text = (await readFile(io, path, "--private-key")).trim();
-  const algFlag = flags.string("alg");
-  let kid = flags.string("kid");
-  let format: "jwk" | "pkcs8";
-  let data: JsonWebKey | ArrayBuffer;
-  let candidates: string[];
-  if (text.startsWith("{")) {
-    let jwk: JsonWebKey & { alg?: string; kid?: string; priv?: string };
-    try {
-      jwk = JSON.parse(text);
-    } catch {
-      throw new UsageError("--private-key: the file is neither PEM nor JSON");
-    }
-    if (
-      typeof jwk !== "object" || jwk === null ||
-      (typeof jwk.d !== "string" && typeof jwk.priv !== "string")
-    ) {
-      throw new UsageError("--private-key: the JWK is not a private key");
-    }
-    kid ??= typeof jwk.kid === "string" ? jwk.kid : undefined;
-    const alg = algFlag ?? algFromJwk(jwk);
-    if (alg === undefined) throw new UsageError("--private-key: pass --alg for this JWK");
-    // An AKP key's alg names its parameter set and stays (Web Crypto checks it); other keys' alg
-    // may name a JWS algorithm their Web Crypto import does not (RS256 for an RSA-PSS import).
-    const { alg: _alg, key_ops: _ops, use: _use, kid: _kid, ...bare } = jwk;
-    format = "jwk";
-    data = jwk.kty === "AKP" ? { ...bare, alg: jwk.alg } as JsonWebKey : bare;
-    candidates = [alg];
-  } else {
-    const match = /-----BEGIN PRIVATE KEY-----([\s\S]*?)-----END PRIVATE KEY-----/.exec(text);
-    if (match === null) {
-      throw new UsageError(
-        /-----BEGIN (RSA|EC) PRIVATE KEY-----/.test(text)
-          ? "--private-key: convert the key to PKCS#8 (openssl pkcs8 -topk8 -nocrypt -in KEY)"
-          : "--private-key: expected a PEM PKCS#8 key (BEGIN PRIVATE KEY) or a private JWK",
-      );
-    }
-    let der: Uint8Array<ArrayBuffer>;
-    try {
-      der = Uint8Array.from(atob(match[1]!.replace(/\s+/g, "")), (c) => c.charCodeAt(0));
-    } catch {
-      throw new UsageError("--private-key: the PEM body is not base64");
-    }
-    format = "pkcs8";
-    data = der.buffer;
-    candidates = algFlag === undefined ? guesses() : [algFlag];
-  }
-  for (const candidate of candidates) {
-    const alg = signingAlg(candidate);
-    if (alg === undefined) throw new UsageError(`--alg ${candidate} is not supported`);
-    const params = oauth.JWS_ALGORITHMS[alg].key;
-    try {
-      const key = format === "jwk"
-        ? await crypto.subtle.importKey("jwk", data as JsonWebKey, params, false, ["sign"])
-        : await crypto.subtle.importKey("pkcs8", data as ArrayBuffer, params, false, ["sign"]);
-      return kid === undefined ? { key } : { key, kid };
-    } catch {
-      // not this algorithm; try the next
-    }
-  }
-  throw new UsageError(
-    algFlag === undefined
-      ? `--private-key: the key is not a private key of ${guesses().join(", ")}`
-      : `--private-key: the key does not fit --alg ${algFlag}`,
-  );
 }

@@ -1,5 +1,6 @@
 /**
- * `authlane decode`: prints a compact JWS's header and claims (RFC 7515 §7.1), and with `--issuer`
+ * `authlane decode`: prints a compact JWS's header and claims (RFC 7515 §7.1), marks an expired or
+ * not-yet-valid token and an unsigned one (`alg: "none"`), and with `--issuer`
  * validates it the way a relying party would for a token of unknown kind, with the library's
  * `validateJwt`: the signature against the issuer's `jwks_uri` key set, `iss` equal to the
  * discovered issuer, `exp` present and not past, `nbf` not in the future (RFC 7519 §4.1, 30
@@ -73,14 +74,46 @@ function decodeJwt(token: string): DecodedJwt {
   return { header, claims };
 }
 
+/** Seconds of clock skew allowed before a token is marked expired or not yet valid. */
+const TOLERANCE = 30;
+
+/**
+ * What decoding alone can tell without verifying: an `exp` in the past, an `nbf` (or `iat`) in
+ * the future, an unsigned token (`alg: "none"`, RFC 7519 §6) (RFC 7519 §4.1.4, §4.1.5).
+ *
+ * @param jwt The decoded token.
+ * @param now Seconds since the epoch.
+ * @returns The marks: `"expired"`, `"not-yet-valid"`, `"unsigned"`.
+ */
+export function marks(jwt: DecodedJwt, now: number): string[] {
+  const found: string[] = [];
+  const { exp, nbf } = jwt.claims;
+  if (typeof exp === "number" && exp + TOLERANCE < now) found.push("expired");
+  if (typeof nbf === "number" && nbf - TOLERANCE > now) found.push("not-yet-valid");
+  if (typeof jwt.header.alg === "string" && jwt.header.alg.toLowerCase() === "none") {
+    found.push("unsigned");
+  }
+  return found;
+}
+
+const MARK_TEXT: Readonly<Record<string, string>> = {
+  "expired": "EXPIRED: exp is in the past",
+  "not-yet-valid": "NOT YET VALID: nbf is in the future",
+  "unsigned": 'UNSIGNED: alg is "none"; nothing vouches for these claims, never accept it',
+};
+
 /** The `decode` command. */
 export async function decode(flags: Flags, io: CliIo, out: Output): Promise<void> {
   const token = await readToken(flags, io, "JWT");
   const jwt = decodeJwt(token);
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(io.now() / 1000);
+  const found = marks(jwt, now);
   const issuer = flags.string("issuer");
   if (issuer === undefined && flags.has("audience")) {
     throw new UsageError("--audience checks need --issuer");
+  }
+  if (issuer === undefined && flags.has("jwks-uri")) {
+    throw new UsageError("--jwks-uri needs --issuer (the iss the token must have)");
   }
   let validated: JwtValidation | undefined;
   if (issuer !== undefined) {
@@ -103,12 +136,18 @@ export async function decode(flags: Flags, io: CliIo, out: Output): Promise<void
     }
   }
   out.result(
-    { header: jwt.header, claims: jwt.claims, ...(validated ? { validated } : {}) },
+    {
+      header: jwt.header,
+      claims: jwt.claims,
+      ...(found.length > 0 ? { marks: found } : {}),
+      ...(validated ? { validated } : {}),
+    },
     () => {
       let text = `Header:\n${JSON.stringify(jwt.header, null, 2)}\n\n` +
         `Claims:\n${JSON.stringify(jwt.claims, null, 2)}\n`;
       const times = formatTimes(jwt.claims, now);
       if (times !== "") text += `\n${times}`;
+      if (found.length > 0) text += `\n${found.map((mark) => MARK_TEXT[mark]).join("\n")}\n`;
       text += validated === undefined
         ? "\nNot validated (pass --issuer to check the signature, iss and exp).\n"
         : `\nValid: ${validated.alg} signature by ${

@@ -30,6 +30,7 @@ export async function device(
   const { as, client, clientAuth, embedded } = session;
   const params = requestParameters(
     flags,
+    out,
     embedded === undefined ? undefined : "openid profile email",
   );
   const authorization = await oauth.processDeviceAuthorizationResponse(

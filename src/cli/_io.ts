@@ -1,7 +1,7 @@
 /**
  * The CLI's window on the world: output streams, environment, files, stdin, the clock used
- * between device-flow polls, the loopback listener of `login`, the HTTP client that trusts
- * `--ca`, and an optional embedded provider. `main()` takes these as a value so tests run the CLI
+ * between device-flow polls, the loopback listener of `login`, the browser, the HTTP clients (the
+ * default one and the one that trusts `--ca`), and an optional embedded provider. `main()` takes these as a value so tests run the CLI
  * in-process with captured output, no real waiting and no sockets they do not test, and so the
  * repository's `deno task cli` can plug in a provider the published CLI does not ship.
  *
@@ -64,11 +64,33 @@ export interface CliIo {
   /** The clock device-flow deadlines are counted on, in milliseconds. @default Date.now */
   now(): number;
   /**
-   * Starts `login`'s loopback redirect listener (RFC 8252 §7.3) on 127.0.0.1 and `port` (0: any
-   * free port), answering each request with `handler`. Throws `Deno.errors.AddrInUse` when the
-   * port is taken. @default Deno.serve
+   * Creates a file that must not exist yet, readable by its owner only (`mode` 0600), for a DPoP
+   * key the CLI generated. Throws `Deno.errors.AlreadyExists` when the file exists.
+   * @default Deno.writeTextFile with createNew and mode
    */
-  listen(port: number, handler: (request: Request) => Response): CliListener;
+  writeNewFile(path: string, text: string, mode: number): Promise<void>;
+  /**
+   * The permission bits of a file, or `null` where the platform has none (Windows).
+   * @default Deno.stat
+   */
+  fileMode(path: string): Promise<number | null>;
+  /**
+   * Starts `login`'s loopback redirect listener (RFC 8252 §7.3) on `hostname` (127.0.0.1 unless
+   * the redirect URI names `[::1]`) and `port` (0: any free port), answering each request with
+   * `handler`. Throws `Deno.errors.AddrInUse` when the port is taken. @default Deno.serve
+   */
+  listen(
+    port: number,
+    handler: (request: Request) => Response,
+    hostname?: string,
+  ): CliListener;
+  /**
+   * Opens `url` in the user's browser; resolves `false` when it could not (no display, no
+   * opener), and the CLI then only prints the URL. @default open, xdg-open or rundll32
+   */
+  openBrowser(url: string): Promise<boolean>;
+  /** Sends an HTTP request (every request goes through it unless `--ca` is given). @default fetch */
+  fetch(url: string, init: RequestInit): Promise<Response>;
   /**
    * The HTTP client for requests that must trust `ca` (the PEM text of `--ca`) besides the
    * system's roots. @default fetch over Deno.createHttpClient({ caCerts: [ca] })
@@ -87,9 +109,53 @@ function writeAll(stream: { writeSync(bytes: Uint8Array): number }, text: string
   while (bytes.length > 0) bytes = bytes.subarray(stream.writeSync(bytes));
 }
 
-function listenOnLoopback(port: number, handler: (request: Request) => Response): CliListener {
-  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handler);
+function listenOnLoopback(
+  port: number,
+  handler: (request: Request) => Response,
+  hostname = "127.0.0.1",
+): CliListener {
+  const server = Deno.serve({ hostname, port, onListen: () => {} }, handler);
   return { port: server.addr.port, close: () => server.shutdown() };
+}
+
+/**
+ * Opens a URL with the platform's opener, passing it as one argument (never through a shell, so
+ * `&` in the query stays part of it). On Linux without a display there is nothing to open it in
+ * (and xdg-open would start a text browser in this terminal), so the URL is only printed.
+ */
+async function openInBrowser(url: string): Promise<boolean> {
+  const os = Deno.build.os;
+  if (
+    os !== "darwin" && os !== "windows" &&
+    !Deno.env.get("DISPLAY") && !Deno.env.get("WAYLAND_DISPLAY")
+  ) {
+    return false;
+  }
+  const [command, args] = os === "darwin"
+    ? ["open", [url]]
+    : os === "windows"
+    ? ["rundll32", ["url.dll,FileProtocolHandler", url]]
+    : ["xdg-open", [url]];
+  try {
+    const child = new Deno.Command(command, {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    return (await child.status).success;
+  } catch {
+    return false;
+  }
+}
+
+async function writeNewFile(path: string, text: string, mode: number): Promise<void> {
+  await Deno.writeTextFile(path, text, { createNew: true, mode });
+}
+
+async function fileMode(path: string): Promise<number | null> {
+  const mode = (await Deno.stat(path)).mode;
+  return mode === null ? null : mode & 0o777;
 }
 
 function fetchTrusting(ca: string): CliFetch {
@@ -118,7 +184,11 @@ export function resolveIo(io: Partial<CliIo> = {}): CliIo {
     sleep: io.sleep ??
       ((milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds))),
     now: io.now ?? (() => Date.now()),
+    writeNewFile: io.writeNewFile ?? writeNewFile,
+    fileMode: io.fileMode ?? fileMode,
     listen: io.listen ?? listenOnLoopback,
+    openBrowser: io.openBrowser ?? openInBrowser,
+    fetch: io.fetch ?? ((url, init) => fetch(url, init)),
     trustingFetch: io.trustingFetch ?? fetchTrusting,
     embedded: io.embedded,
   };

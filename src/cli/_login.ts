@@ -1,6 +1,7 @@
 /**
  * `authlane login`: the authorization code grant (RFC 6749 §4.1) with PKCE (RFC 7636, S256), a
- * loopback redirect listener on 127.0.0.1 (RFC 8252 §7.3), `state`, `nonce` (OIDC Core
+ * loopback redirect listener on the address of `--redirect-uri` (RFC 8252 §7.3), the browser
+ * opened on the authorization URL (unless `--no-browser`), `state`, `nonce` (OIDC Core
  * §3.1.2.1), the RFC 9207 `iss` check, optional PAR (RFC 9126) and `dpop_jkt` (RFC 9449 §10),
  * then the code redemption and ID token validation (OIDC Core §3.1.3.7).
  *
@@ -9,9 +10,9 @@
 
 import * as oauth from "../../mod.ts";
 import { type Flags, UsageError } from "./_args.ts";
-import { type Session, withDpopRetry } from "./_context.ts";
+import { parseSeconds, type Session, withDpopRetry } from "./_context.ts";
 import type { CliIo, CliListener } from "./_io.ts";
-import type { Output } from "./_output.ts";
+import { CliError, type Output } from "./_output.ts";
 import {
   missingMetadata,
   noPositionals,
@@ -20,8 +21,6 @@ import {
   requestParameters,
   tokenRequest,
 } from "./_shared.ts";
-
-const CALLBACK_PATH = "/callback";
 
 /** The page the browser lands on; it echoes nothing from the request. */
 function callbackPage(failed: boolean): string {
@@ -32,29 +31,111 @@ function callbackPage(failed: boolean): string {
     `<body><p>${message}</p></body></html>`;
 }
 
+/** Where the loopback listener listens, and the redirect URI it answers for. */
+export interface RedirectTarget {
+  /** The address to listen on. */
+  hostname: string;
+  /** The port to listen on (0: any free port). */
+  port: number;
+  /** The path of the redirect URI; only a GET of it is the redirect. */
+  path: string;
+  /** The redirect URI for the port actually listened on. */
+  uri(port: number): string;
+}
+
+const LOOPBACK_HOSTS: Readonly<Record<string, string>> = {
+  "127.0.0.1": "127.0.0.1",
+  "[::1]": "::1",
+  // RFC 8252 §8.3 prefers IP literals, but many registrations say localhost: browsers resolve it
+  // to loopback and fall back from ::1 to 127.0.0.1.
+  "localhost": "127.0.0.1",
+};
+
+/** An explicit port in an http URI (the URL parser drops a spelled-out :80). */
+const EXPLICIT_PORT = /^http:\/\/(?:\[[^\]]*\]|[^/:?#]*):(\d+)/i;
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError("--port must be 0-65535");
+  return port;
+}
+
+/**
+ * The listener's address and the redirect URI, from `--redirect-uri` (or `--param redirect_uri`)
+ * and `--port`. The URI must be an http: loopback URI (RFC 8252 §7.3): the CLI receives the
+ * redirect itself. Without a port in it, any free port is used and written into the URI sent.
+ *
+ * @param flags The parsed flags.
+ * @param fromParam The `--param redirect_uri` value, if any.
+ * @returns The target.
+ * @throws {UsageError} For a URI the CLI cannot listen on, or a contradicting `--port`.
+ */
+export function redirectTarget(flags: Flags, fromParam: string | null): RedirectTarget {
+  const portFlag = parsePort(flags.string("port"));
+  const value = flags.string("redirect-uri") ?? fromParam ?? undefined;
+  if (value === undefined) {
+    return {
+      hostname: "127.0.0.1",
+      port: portFlag ?? 0,
+      path: "/callback",
+      uri: (port) => `http://127.0.0.1:${port}/callback`,
+    };
+  }
+  const url = URL.parse(value);
+  const hostname = url === null ? undefined : LOOPBACK_HOSTS[url.hostname];
+  if (url === null || url.protocol !== "http:" || hostname === undefined) {
+    throw new UsageError(
+      `--redirect-uri ${JSON.stringify(value)}: login receives the redirect on a loopback ` +
+        "listener, so it must be http://127.0.0.1, http://[::1] or http://localhost with a path " +
+        "(RFC 8252 §7.3); register one for the client",
+    );
+  }
+  if (url.hash !== "") throw new UsageError("--redirect-uri must not have a fragment");
+  const explicit = EXPLICIT_PORT.exec(value)?.[1];
+  const fixed = explicit === undefined ? undefined : Number(explicit);
+  if (fixed !== undefined && portFlag !== undefined && fixed !== portFlag) {
+    throw new UsageError(`--port ${portFlag} contradicts --redirect-uri ${value}`);
+  }
+  // Everything after the authority, as written (a registration is compared as a string).
+  const rest = value.replace(/^http:\/\/(?:\[[^\]]*\]|[^/?#]*)/i, "");
+  return {
+    hostname,
+    port: fixed ?? portFlag ?? 0,
+    path: url.pathname,
+    uri: (port) => fixed !== undefined ? value : `http://${url.hostname}:${port}${rest}`,
+  };
+}
+
 /** The loopback redirect listener (RFC 8252 §7.3): one callback, then it stops. */
 class CallbackListener implements AsyncDisposable {
   readonly port: number;
+  readonly redirectUri: string;
+  #path: string;
   #listener: CliListener;
   #received = Promise.withResolvers<URL>();
   #done = false;
 
-  constructor(io: CliIo, port: number) {
+  constructor(io: CliIo, target: RedirectTarget) {
+    this.#path = target.path;
     try {
-      this.#listener = io.listen(port, (request) => this.handle(request));
+      this.#listener = io.listen(target.port, (request) => this.handle(request), target.hostname);
     } catch (err) {
       if (err instanceof Deno.errors.AddrInUse) {
-        throw new UsageError(`--port ${port}: the port is in use`);
+        throw new UsageError(
+          `--port ${target.port}: the port is in use (give another in --redirect-uri or --port)`,
+        );
       }
       throw err;
     }
     this.port = this.#listener.port;
+    this.redirectUri = target.uri(this.port);
   }
 
   /** Answers one request to the listener: the first GET of the callback path is the redirect. */
   handle(request: Request): Response {
     const url = new URL(request.url);
-    if (url.pathname !== CALLBACK_PATH || request.method !== "GET") {
+    if (url.pathname !== this.#path || request.method !== "GET") {
       return new Response("not found", { status: 404 });
     }
     if (this.#done) return new Response("already received", { status: 409 });
@@ -66,17 +147,19 @@ class CallbackListener implements AsyncDisposable {
     });
   }
 
-  /** The redirect URI to register and send. */
-  get redirectUri(): string {
-    return `http://127.0.0.1:${this.port}${CALLBACK_PATH}`;
-  }
-
   /** Waits for the redirect, up to `seconds`. */
   async wait(seconds: number): Promise<URL> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new DOMException(`no redirect arrived within ${seconds}s`, "TimeoutError")),
+        () =>
+          reject(
+            new CliError(
+              `no redirect arrived at ${this.redirectUri} within ${seconds} s`,
+              "sign in within --browser-timeout SECONDS; check that the client's registered " +
+                "redirect URI is this one (--redirect-uri)",
+            ),
+          ),
         seconds * 1000,
       );
     });
@@ -92,20 +175,17 @@ class CallbackListener implements AsyncDisposable {
   }
 }
 
-function parsePort(value: string | undefined): number {
-  if (value === undefined) return 0;
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError("--port must be 0-65535");
-  return port;
-}
-
-function parseSeconds(value: string | undefined, fallback: number, flag: string): number {
-  if (value === undefined) return fallback;
-  const seconds = Number(value);
-  if (!/^\d+$/.test(value) || seconds <= 0) {
-    throw new UsageError(`${flag} must be a positive number of seconds`);
-  }
-  return seconds;
+/**
+ * Refuses login's own flags before any request: `--browser-timeout`, `--port` and a
+ * `--redirect-uri` the CLI cannot listen on.
+ *
+ * @param flags The parsed flags.
+ * @throws {UsageError} For a bad value.
+ */
+export function checkLoginFlags(flags: Flags): void {
+  parseSeconds(flags.string("browser-timeout"), 300, "--browser-timeout");
+  const param = flags.list("param").find((p) => p.startsWith("redirect_uri="));
+  redirectTarget(flags, param === undefined ? null : param.slice("redirect_uri=".length));
 }
 
 export async function login(
@@ -116,20 +196,43 @@ export async function login(
 ): Promise<void> {
   noPositionals(flags);
   const { as, client, clientAuth, embedded } = session;
-  const port = parsePort(flags.string("port"));
-  const timeout = parseSeconds(flags.string("timeout"), 300, "--timeout");
+  const browserTimeout = parseSeconds(flags.string("browser-timeout"), 300, "--browser-timeout");
   if (as.authorization_endpoint === undefined) throw missingMetadata("authorization_endpoint");
+  // OpenID Connect is the default where discovery found the server; a server described by
+  // endpoint flags may be plain OAuth (GitHub), so the scope is then whatever --scope says.
   const params = requestParameters(
     flags,
-    embedded === undefined ? "openid" : "openid profile email",
+    out,
+    embedded !== undefined ? "openid profile email" : session.discovered ? "openid" : undefined,
   );
+  // --param values login would set itself: redirect_uri stands in for --redirect-uri; state
+  // and nonce win (login then checks the response against them), with a note.
+  const target = redirectTarget(flags, params.get("redirect_uri"));
+  if (params.has("redirect_uri")) {
+    out.info("note: --param redirect_uri is used as --redirect-uri (login listens there)");
+  }
+  const taken = (name: string) => {
+    const values = params.getAll(name);
+    params.delete(name);
+    if (values.length > 1) throw new UsageError(`give --param ${name} once`);
+    if (values[0] !== undefined && name !== "redirect_uri") {
+      out.info(
+        `note: sending --param ${name} instead of a random one; a fixed ${name} is guessable, ` +
+          "so keep it for testing",
+      );
+    }
+    return values[0];
+  };
+  taken("redirect_uri");
+  const paramState = taken("state");
+  const paramNonce = taken("nonce");
 
-  await using listener = new CallbackListener(io, port);
+  await using listener = new CallbackListener(io, target);
   const redirectUri = listener.redirectUri;
   const codeVerifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
+  const state = paramState ?? oauth.generateRandomState();
   const openid = (params.get("scope") ?? "").split(" ").includes("openid");
-  const nonce = openid ? oauth.generateRandomNonce() : undefined;
+  const nonce = paramNonce ?? (openid ? oauth.generateRandomNonce() : undefined);
   params.set("client_id", client.client_id);
   params.set("redirect_uri", redirectUri);
   params.set("response_type", "code");
@@ -165,6 +268,13 @@ export async function login(
   }
 
   out.info(`Open this URL in a browser to sign in:\n\n  ${authorizationUrl.href}\n`);
+  if (embedded === undefined && !flags.boolean("no-browser")) {
+    out.info(
+      await io.openBrowser(authorizationUrl.href)
+        ? "(opened in your browser)"
+        : "(could not open a browser: open the URL yourself)",
+    );
+  }
   out.info(`Waiting for the redirect to ${redirectUri} ...`);
   if (embedded !== undefined) {
     out.info("(embedded provider: signing in as alice automatically)");
@@ -173,7 +283,7 @@ export async function login(
     const target = await embedded.login(authorizationUrl);
     await listener.handle(new Request(target)).body?.cancel();
   }
-  const callback = await listener.wait(timeout);
+  const callback = await listener.wait(browserTimeout);
 
   const callbackParams = oauth.validateAuthResponse(as, client, callback, state);
   const tokens = await tokenRequest(

@@ -1,17 +1,20 @@
 /**
  * What the CLI prints: results on stdout (aligned `key: value` text, or one JSON object with
- * `--json`), instructions and progress on stderr, and errors as one readable line plus the OAuth
- * error fields (`error`, `error_description`, `status`, `code`), mapped to the exit codes 2
- * (usage), 3 (protocol: OAuth errors and failed validation) and 1 (anything else).
+ * `--json`), instructions and progress on stderr, and errors as one readable line (the reason
+ * from `_explain.ts` when it has one, else the library's message), the OAuth error fields
+ * (`error`, `error_description`, `status`, `code`) and a `hint:` line with the next step, mapped
+ * to the exit codes 2 (usage), 3 (protocol: OAuth errors and failed validation) and 1 (anything
+ * else).
  *
  * Nothing here prints a client secret, private key or code verifier: errors carry only the
- * library's messages and public fields, never `cause`.
+ * library's messages, public fields and the allow-listed reasons, never `cause` itself.
  *
  * @module
  */
 
 import * as oauth from "../../mod.ts";
 import { UsageError } from "./_args.ts";
+import { explain, type FailureContext } from "./_explain.ts";
 import type { CliIo } from "./_io.ts";
 
 /** Exit codes of the CLI. */
@@ -21,17 +24,39 @@ export const EXIT = { ok: 0, other: 1, usage: 2, protocol: 3 } as const;
 export class ProtocolError extends Error {
   /** Public fields to print with the message. */
   fields: Record<string, string | number>;
+  /** The next step, if there is one. */
+  hint?: string;
 
   /**
    * Creates the error.
    *
    * @param message What went wrong.
    * @param fields Public fields, e.g. `{ error: "expired_token" }`.
+   * @param hint The next step.
    */
-  constructor(message: string, fields: Record<string, string | number> = {}) {
+  constructor(message: string, fields: Record<string, string | number> = {}, hint?: string) {
     super(message);
     this.name = "ProtocolError";
     this.fields = fields;
+    if (hint !== undefined) this.hint = hint;
+  }
+}
+
+/** A failure of the CLI's own that is neither a usage nor a protocol error (exit code 1). */
+export class CliError extends Error {
+  /** The next step. */
+  hint?: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What went wrong.
+   * @param hint The next step.
+   */
+  constructor(message: string, hint?: string) {
+    super(message);
+    this.name = "CliError";
+    if (hint !== undefined) this.hint = hint;
   }
 }
 
@@ -40,6 +65,8 @@ export class Output {
   readonly io: CliIo;
   readonly json: boolean;
   readonly command: string;
+  /** What the command knew, for explaining a failure (its HTTP trace, `--dpop-key`). */
+  readonly context: FailureContext = {};
 
   /**
    * @param io Where to write.
@@ -79,16 +106,19 @@ export class Output {
    * @returns 1, 2 or 3.
    */
   error(err: unknown): number {
-    const { exitCode, message, fields } = describeError(err);
+    const { exitCode, message, fields, hint } = describeError(err, this.context);
     if (this.json) {
       this.io.stderr(
-        JSON.stringify({ error: { message, exit_code: exitCode, ...fields } }) + "\n",
+        JSON.stringify({
+          error: { message, exit_code: exitCode, ...fields, ...(hint ? { hint } : {}) },
+        }) + "\n",
       );
     } else {
       const prefix = this.command === "" ? "authlane" : `authlane ${this.command}`;
       let text = `${prefix}: ${message}\n`;
       const line = formatFields(fields);
       if (line !== "") text += `  ${line}\n`;
+      if (hint !== undefined) text += `  hint: ${hint}\n`;
       if (exitCode === EXIT.usage) {
         text += `Run 'authlane ${
           this.command === "" ? "" : `${this.command} `
@@ -104,18 +134,36 @@ interface DescribedError {
   exitCode: number;
   message: string;
   fields: Record<string, string | number>;
+  hint?: string;
 }
 
 /**
- * Maps an error to its exit code, message and public fields.
+ * Maps an error to its exit code, message, public fields and next step: the exit code and
+ * fields by class, the message and hint from {@link explain} when it knows the failure.
  *
  * @param err Anything thrown.
+ * @param context What the command knew.
  * @returns The description.
  */
-export function describeError(err: unknown): DescribedError {
-  if (err instanceof UsageError) return { exitCode: EXIT.usage, message: err.message, fields: {} };
+export function describeError(err: unknown, context: FailureContext = {}): DescribedError {
+  const described = describeByClass(err);
+  if (
+    described.exitCode === EXIT.usage || err instanceof ProtocolError || err instanceof CliError
+  ) return described;
+  const explained = explain(err, context);
+  if (explained === undefined) return described;
+  return { ...described, message: explained.reason, hint: explained.hint };
+}
+
+function describeByClass(err: unknown): DescribedError {
+  if (err instanceof UsageError) {
+    return { exitCode: EXIT.usage, message: err.message, fields: {}, hint: err.hint };
+  }
   if (err instanceof ProtocolError) {
-    return { exitCode: EXIT.protocol, message: err.message, fields: err.fields };
+    return { exitCode: EXIT.protocol, message: err.message, fields: err.fields, hint: err.hint };
+  }
+  if (err instanceof CliError) {
+    return { exitCode: EXIT.other, message: err.message, fields: {}, hint: err.hint };
   }
   if (err instanceof oauth.ResponseBodyError || err instanceof oauth.AuthorizationResponseError) {
     // An OAuth error response (RFC 6749 §5.2) from the token endpoint or the redirect (§4.1.2.1).

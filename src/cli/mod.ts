@@ -6,18 +6,34 @@
  * `device` (device authorization grant with a live progress indicator), `client-credentials`,
  * `refresh`, `token-exchange`, `introspect`, `revoke`, `userinfo` and `decode` (prints a JWT;
  * with `--issuer`, checks its signature against the issuer's keys, `iss` and `exp`). Client
- * authentication: `--auth basic|post|jwt|private-key-jwt|none|tls`, with secrets read from the
- * environment or files (`--client-secret-env`, `--client-secret-file`), `--private-key` (PEM
- * PKCS#8 or JWK), `--cert`/`--key`/`--ca` for RFC 8705 mutual TLS, `--dpop` for RFC 9449,
- * `--par` for RFC 9126. `--json` prints one JSON object; `--help` works everywhere.
+ * authentication: `--auth` with the RFC 8414 method names (`client_secret_basic`,
+ * `client_secret_post`, `client_secret_jwt`, `private_key_jwt`, `tls_client_auth`, `none`), with
+ * secrets read from the environment or files (`--client-secret-env`, `--client-secret-file`),
+ * `--private-key` (PEM PKCS#8 or JWK), `--cert`/`--key`/`--ca` for RFC 8705 mutual TLS,
+ * `--dpop-key FILE` for RFC 9449 (the key is kept, so later commands can use the token), `--par`
+ * for RFC 9126. `--allow-http` for http: servers on loopback, `--timeout SECONDS` per request,
+ * `--verbose` (`-v`) traces every HTTP exchange with secrets redacted, endpoint flags
+ * (`--token-endpoint`, …) describe servers without discovery. `--json` prints one JSON object;
+ * `--help` works everywhere, `--version` prints the version.
+ *
+ * A failure prints one line saying what went wrong (the DNS name that did not resolve, the port
+ * that refused, the TLS failure, the HTTP status and URL, the issuer expected and found) and a
+ * `hint:` line with the next step, never a token, secret or key.
  *
  * Exit codes: `0` success, `2` usage error, `3` protocol error (an OAuth error response or a
  * failed validation; the output names `error`, `error_description` and `code`), `1` anything
  * else. Results go to stdout; instructions, progress and errors to stderr.
  *
- * Every command needs `--issuer`. In the repository, `deno task cli` runs this CLI with an
- * embedded oidc-provider on 127.0.0.1 passed in through `io.embedded` (tools/cli.ts), so
- * `deno task cli login` and `deno task cli device` without `--issuer` complete on their own.
+ * Every command needs `--issuer` (or endpoint flags). In the repository, `deno task cli` runs this
+ * CLI with an embedded oidc-provider on 127.0.0.1 passed in through `io.embedded` (tools/cli.ts),
+ * so `deno task cli login` and `deno task cli device` without `--issuer` complete on their own,
+ * and `deno task provider` keeps one running to try every command against.
+ *
+ * @example Install it as the `authlane` command
+ * ```sh
+ * deno install -g -A -n authlane jsr:@authlane/oauth/cli
+ * authlane --version
+ * ```
  *
  * @example Sign in against your provider
  * ```sh
@@ -53,6 +69,7 @@ import {
   resolveIo,
 } from "./_io.ts";
 import { EXIT, Output } from "./_output.ts";
+import { VERSION } from "./_version.ts";
 
 export type { CliFetch, CliIo, CliListener, EmbeddedProvider };
 
@@ -79,6 +96,10 @@ export async function main(args: readonly string[], io: Partial<CliIo> = {}): Pr
   const [name, ...rest] = args;
   if (name === "--help" || name === "-h" || (name === "help" && rest.length === 0)) {
     resolved.stdout(mainHelp());
+    return EXIT.ok;
+  }
+  if (name === "--version" || name === "version") {
+    resolved.stdout(`authlane ${VERSION} (@authlane/oauth, Deno ${Deno.version.deno})\n`);
     return EXIT.ok;
   }
   if (name === undefined) {
