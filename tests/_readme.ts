@@ -1,6 +1,7 @@
 /**
  * The one mechanism that keeps the README's code true: every ```ts block of README.md (outside
- * its "Command line" section) is preceded by a `<!-- readme:<name> -->` line naming a region of
+ * its "Command line" section) is preceded by a `<!-- readme:<name> -->` line (blank lines between
+ * are allowed) naming a region of
  * a file under `examples/`, written `// #region readme:<name>` … `// #endregion readme:<name>`,
  * and the block is that region verbatim, once the region's common indentation is removed (a
  * region may sit inside the function that runs it). The files are run by tests
@@ -100,7 +101,9 @@ export async function readReadmeBlocks(): Promise<ReadmeBlock[]> {
     if (line !== "```ts" || section === "Command line") continue;
     const end = lines.indexOf("```", i + 1);
     if (end === -1) throw new Error(`README.md:${i + 1}: unclosed code block`);
-    const marker = /^<!-- readme:([a-z0-9-]+) -->$/.exec(lines[i - 1] ?? "");
+    let before = i - 1;
+    while (before > 0 && lines[before]!.trim() === "") before--; // deno fmt adds a blank line
+    const marker = /^<!-- readme:([a-z0-9-]+) -->$/.exec(lines[before] ?? "");
     blocks.push({
       name: marker?.[1],
       line: i + 1,

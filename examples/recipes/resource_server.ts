@@ -16,13 +16,11 @@ import type { Options } from "./setup.ts";
  *
  * @param as The authorization server whose tokens the API accepts.
  * @param options Request options for fetching its keys.
- * @param log Where configuration errors go.
- * @returns The handler, for `Deno.serve`.
+ * @returns The handler, for `Deno.serve`; configuration errors go to `console.error`.
  */
 export function createApi(
   as: oauth.AuthorizationServer,
   options: Options,
-  log: (...data: unknown[]) => void = console.error,
 ): (request: Request) => Promise<Response> {
   // #region readme:resource-server
   /** Errors that mean "this request's token is not acceptable", not "this server is broken". */
@@ -50,7 +48,7 @@ export function createApi(
       }
       // Not the caller's fault: HTTP_REQUEST_FORBIDDEN (an http: jwks_uri without
       // [allowInsecureRequests]), NETWORK_ERROR / TLS_ERROR / REQUEST_TIMEOUT fetching the keys...
-      log("cannot validate access tokens:", err);
+      console.error("cannot validate access tokens:", err);
       return new Response(null, { status: 500 });
     }
     return Response.json({ hello: claims.sub, scope: claims.scope });

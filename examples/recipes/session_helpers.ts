@@ -12,21 +12,19 @@ import { createClientCredentialsTokenSource, createKvJwksCache } from "@authlane
 import type { Setup } from "./setup.ts";
 
 /**
- * Gets a service token from the token source, and validates it as the API would.
+ * Gets a service token from the KV-backed token source.
  *
  * @param setup The shared setup.
  * @param issuer The issuer identifier.
  * @param kv The Deno KV database.
- * @param makeRequest Builds the API's incoming request carrying a token.
- * @returns The token and the claims the API saw.
+ * @returns The access token.
  */
-export async function sessionHelpers(
-  { as, client, clientAuth, options }: Setup,
+export async function serviceTokenFromKv(
+  { client, clientAuth, options }: Setup,
   issuer: URL,
   kv: Deno.Kv,
-  makeRequest: (accessToken: string) => Request,
-): Promise<{ accessToken: string; claims: oauth.JWTAccessTokenClaims }> {
-  // #region readme:session-helpers
+): Promise<string> {
+  // #region readme:session-token-source
   // Service to service: one token per (client, scope, resource), reused until shortly before it
   // expires, one grant in flight across all isolates.
   const tokens = createClientCredentialsTokenSource({
@@ -39,14 +37,31 @@ export async function sessionHelpers(
     allowInsecureRequests: options[oauth.allowInsecureRequests], // only on this machine
   });
   const { accessToken } = await tokens.getToken();
-  // Resource servers: the provider's JWKS kept in KV (Cache-Control max-age honoured, 60 s to 24 h),
-  // fetched by one isolate when it must be.
+  // #endregion readme:session-token-source
+  return accessToken;
+}
+
+/**
+ * Validates an API request's access token with the provider's keys cached in KV.
+ *
+ * @param setup The shared setup.
+ * @param kv The Deno KV database.
+ * @param request The request the API received.
+ * @returns The token's claims.
+ */
+export async function validateWithKvJwks(
+  { as, options }: Setup,
+  kv: Deno.Kv,
+  request: Request,
+): Promise<oauth.JWTAccessTokenClaims> {
+  // #region readme:session-jwks-cache
+  // Resource servers: the provider's JWKS kept in KV (Cache-Control max-age honoured, 60 s to
+  // 24 h), fetched by one isolate when it must be.
   const jwks = createKvJwksCache({ kv });
-  const request = makeRequest(accessToken); // the request your API received
   const claims = await oauth.validateJwtAccessToken(as, request, "https://api.example", {
     ...options,
     ...(await jwks.options(as)),
   });
-  // #endregion readme:session-helpers
-  return { accessToken, claims };
+  // #endregion readme:session-jwks-cache
+  return claims;
 }

@@ -32,7 +32,7 @@ import { nextStep } from "../../examples/recipes/errors.ts";
 import { gitHub, gitHubCallback } from "../../examples/recipes/manual_metadata.ts";
 import { processEncrypted } from "../../examples/recipes/encrypted.ts";
 import { mtlsByHand, mtlsClient, mtlsResource } from "../../examples/recipes/mtls.ts";
-import { sessionHelpers } from "../../examples/recipes/session_helpers.ts";
+import { serviceTokenFromKv, validateWithKvJwks } from "../../examples/recipes/session_helpers.ts";
 import { fapi2SignIn } from "../../examples/recipes/fapi2.ts";
 import { startEmbeddedFapi } from "../../examples/fapi2_client.ts";
 
@@ -120,28 +120,34 @@ Deno.test("recipes: setup, the code flow, the ID token signature, userinfo, refr
   // Client credentials, then the resource server recipe with that token
   const serviceAt = await serviceToken(setup);
   const logged: unknown[][] = [];
-  const handler = createApi(setup.as, setup.options, (...data) => logged.push(data));
-  const ok = await handler(bearer(serviceAt));
-  assert.equal(ok.status, 200);
-  assert.equal((await ok.json()).scope, "api:read");
-  for (const bad of [bearer("not-a-jwt"), new Request(`${RESOURCE}/me`)]) {
-    const refused = await handler(bad);
-    assert.equal(refused.status, 401);
-    assert.equal(refused.headers.get("www-authenticate"), 'Bearer error="invalid_token"');
+  const error = console.error;
+  console.error = (...data: unknown[]) => void logged.push(data);
+  try {
+    const handler = createApi(setup.as, setup.options);
+    const ok = await handler(bearer(serviceAt));
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).scope, "api:read");
+    for (const bad of [bearer("not-a-jwt"), new Request(`${RESOURCE}/me`)]) {
+      const refused = await handler(bad);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers.get("www-authenticate"), 'Bearer error="invalid_token"');
+    }
+    const expired = await handler(bearer(serviceAt.replace(/\.[^.]+$/, ".AAAA")));
+    assert.equal(expired.status, 401, "a bad signature is the token's fault");
+    assert.equal(logged.length, 0);
+    // The issue's case: the same valid token, but the API forgot [allowInsecureRequests] for its
+    // http: provider. That is a 500 and a log line, not a silent 401.
+    // (A copy of the metadata: another process, whose JWKS cache is still empty.)
+    const misconfigured = createApi({ ...setup.as }, {});
+    const broken = await misconfigured(bearer(serviceAt));
+    assert.equal(broken.status, 500);
+    assert.equal(logged.length, 1);
+    const err = logged[0]![1] as oauth.OperationProcessingError;
+    assert.equal(err.code, oauth.HTTP_REQUEST_FORBIDDEN);
+    assert.match(err.message, /\[allowInsecureRequests\]/);
+  } finally {
+    console.error = error;
   }
-  const expired = await handler(bearer(serviceAt.replace(/\.[^.]+$/, ".AAAA")));
-  assert.equal(expired.status, 401, "a bad signature is the token's fault");
-  assert.equal(logged.length, 0);
-  // The issue's case: the same valid token, but the API forgot [allowInsecureRequests] for its
-  // http: provider. That is a 500 and a log line, not a silent 401.
-  // (A copy of the metadata: another process, whose JWKS cache is still empty.)
-  const misconfigured = createApi({ ...setup.as }, {}, (...data) => logged.push(data));
-  const broken = await misconfigured(bearer(serviceAt));
-  assert.equal(broken.status, 500);
-  assert.equal(logged.length, 1);
-  const err = logged[0]![1] as oauth.OperationProcessingError;
-  assert.equal(err.code, oauth.HTTP_REQUEST_FORBIDDEN);
-  assert.match(err.message, /\[allowInsecureRequests\]/);
 
   // Introspection, revocation, registration
   const { info, registered: newClient } = await manage(setup, refreshed.refresh_token!);
@@ -351,8 +357,9 @@ Deno.test("recipes: session helpers, a client credentials token source and a KV 
   );
   const kv = await Deno.openKv(":memory:");
   try {
-    const { accessToken, claims } = await sessionHelpers(setup, issuer, kv, bearer);
-    assert.ok(accessToken);
+    const accessToken = await serviceTokenFromKv(setup, issuer, kv);
+    assert.equal(await serviceTokenFromKv(setup, issuer, kv), accessToken, "reused from KV");
+    const claims = await validateWithKvJwks(setup, kv, bearer(accessToken));
     assert.equal(claims.aud, RESOURCE);
     assert.equal(claims.client_id, registered.client_id);
   } finally {
@@ -457,6 +464,15 @@ Deno.test("recipes: a provider without discovery (GitHub-style), metadata writte
   assert.equal(form.get("code"), "from-github");
   assert.equal(form.get("code_verifier"), pending.codeVerifier);
   assert.equal(form.get("client_secret"), fake.clientSecret);
+
+  // GitHub answers a refused code with a 200 whose body holds `error` (what the README says)
+  fake.override("token", { error: "bad_verification_code", error_description: "expired" });
+  const err = await failure(() =>
+    gitHubCallback(as, client, clientAuth, new Request(callback), pending, redirectUri, options)
+  ) as oauth.OperationProcessingError;
+  assert.ok(err instanceof oauth.OperationProcessingError);
+  assert.equal(err.code, oauth.INVALID_RESPONSE);
+  assert.equal((err.cause as { body: { error: string } }).body.error, "bad_verification_code");
 });
 
 // --- the Errors recipe, each kind of error produced for real ----------------------------------
