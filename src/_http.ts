@@ -209,7 +209,9 @@ export interface HttpCall {
 
 /**
  * Sends one request: adds the DPoP proof when a signer is given, applies the signal (default
- * timeout), never follows redirects, and remembers a `DPoP-Nonce` from the response.
+ * timeout), never follows redirects, and remembers a `DPoP-Nonce` from the response. A request
+ * that gets no response ends in fetch's class and `name` with a `code`, the URL and the reason
+ * ({@link requestError}, {@link abortError}); the response remembers its URL for messages.
  */
 export async function send(call: HttpCall): Promise<Response> {
   checkProtocol(call.url, enforcesHttps(call.options));
