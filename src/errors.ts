@@ -465,6 +465,13 @@ function hostAndPort(url: URL): string {
  */
 const FAILURE_KINDS: readonly FailureKind[] = [
   {
+    pattern: /\bbad port\b|port.*(is )?(blocked|restricted)|ERR_UNSAFE_PORT/i,
+    code: NETWORK_ERROR,
+    reason: (url) =>
+      `port ${url.port} is one fetch refuses to use (a "bad port" of the Fetch standard); serve ` +
+      "the endpoint on another port",
+  },
+  {
     pattern: /ECONNREFUSED|connection refused|ConnectionRefused/i,
     code: NETWORK_ERROR,
     reason: (url) =>

@@ -554,3 +554,136 @@ Deno.test("errors: a server value in a message is quoted and cut, so it cannot f
   assert.ok(err.message.includes("\\n[error] forged line"));
   assert.ok(err.message.length < 600, String(err.message.length));
 });
+
+// --- the reasons, as other runtimes word them ---------------------------------------------------
+
+/** A `fetch failed` TypeError as undici (Node.js) raises it, with a system error as its cause. */
+function undiciError(code: string, message: string): TypeError {
+  return new TypeError("fetch failed", { cause: Object.assign(new Error(message), { code }) });
+}
+
+/** As Deno (hyper, rustls) raises it: the reason in the cause's message. */
+function denoError(detail: string): TypeError {
+  return new TypeError("fetch failed", {
+    cause: new Error(`error sending request for url (https://as.example/x): ${detail}`),
+  });
+}
+
+const REASONS: [string, TypeError, string, RegExp][] = [
+  [
+    "undici: refused (an AggregateError for IPv4 and IPv6)",
+    new TypeError("fetch failed", {
+      cause: new AggregateError([
+        Object.assign(new Error("connect ECONNREFUSED ::1:8443"), { code: "ECONNREFUSED" }),
+      ]),
+    }),
+    oauth.NETWORK_ERROR,
+    /connection refused by as\.example:8443/,
+  ],
+  [
+    "undici: DNS",
+    undiciError("ENOTFOUND", "getaddrinfo ENOTFOUND as.example"),
+    oauth.NETWORK_ERROR,
+    /the host as\.example was not found/,
+  ],
+  [
+    "undici: unknown CA",
+    undiciError("UNABLE_TO_VERIFY_LEAF_SIGNATURE", "unable to verify the first certificate"),
+    oauth.TLS_ERROR,
+    /not trusted/,
+  ],
+  [
+    "undici: self-signed",
+    undiciError("DEPTH_ZERO_SELF_SIGNED_CERT", "self-signed certificate"),
+    oauth.TLS_ERROR,
+    /not trusted/,
+  ],
+  [
+    "undici: plain HTTP on the port",
+    undiciError("ERR_SSL_WRONG_VERSION_NUMBER", "wrong version number"),
+    oauth.TLS_ERROR,
+    /does not answer in TLS/,
+  ],
+  [
+    "undici: another host's certificate",
+    undiciError(
+      "ERR_TLS_CERT_ALTNAME_INVALID",
+      "Hostname/IP does not match certificate's altnames",
+    ),
+    oauth.TLS_ERROR,
+    /not valid for as\.example/,
+  ],
+  [
+    "undici: expired",
+    undiciError("CERT_HAS_EXPIRED", "certificate has expired"),
+    oauth.TLS_ERROR,
+    /expired or is not valid yet/,
+  ],
+  [
+    "undici: the server refused the client certificate",
+    undiciError("ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED", "tlsv13 alert certificate required"),
+    oauth.TLS_ERROR,
+    /ended the TLS handshake/,
+  ],
+  [
+    "undici: the socket closed",
+    undiciError("UND_ERR_SOCKET", "other side closed"),
+    oauth.NETWORK_ERROR,
+    /closed before a response arrived/,
+  ],
+  [
+    "undici: connect timeout",
+    undiciError("UND_ERR_CONNECT_TIMEOUT", "Connect Timeout Error"),
+    oauth.NETWORK_ERROR,
+    /connecting to as\.example:8443 timed out/,
+  ],
+  [
+    "rustls: expired",
+    denoError("client error (Connect): invalid peer certificate: Expired"),
+    oauth.TLS_ERROR,
+    /expired/,
+  ],
+  [
+    "rustls: another host's certificate",
+    denoError("client error (Connect): invalid peer certificate: NotValidForName"),
+    oauth.TLS_ERROR,
+    /not valid for as\.example/,
+  ],
+  [
+    "hyper: closed",
+    denoError("client error (SendRequest): connection closed before message completed"),
+    oauth.NETWORK_ERROR,
+    /closed before a response arrived/,
+  ],
+  [
+    "fetch: a bad port",
+    new TypeError("fetch failed", { cause: new Error("bad port") }),
+    oauth.NETWORK_ERROR,
+    /port 8443 is one fetch refuses to use/,
+  ],
+  [
+    "something else: the runtime's words, without the URL's query",
+    new TypeError("fetch failed", {
+      cause: new Error("odd failure for https://as.example/x?token=SECRET (details)"),
+    }),
+    oauth.NETWORK_ERROR,
+    /no response \("odd failure for https:\/\/as\.example\/x \(details\)"\)$/,
+  ],
+];
+
+Deno.test("errors: the reason is read from each runtime's error (undici, rustls, hyper), the code from the kind", async () => {
+  const as = { issuer: "https://as.example:8443", token_endpoint: "https://as.example:8443/token" };
+  for (const [name, thrown, code, reason] of REASONS) {
+    const err = await caught(() =>
+      oauth.clientCredentialsGrantRequest(as, { client_id: "c" }, oauth.None(), {}, {
+        [oauth.customFetch]: () => Promise.reject(thrown),
+      })
+    );
+    assert.ok(err instanceof TypeError, name);
+    assert.equal(err.code, code, `${name}: ${err.message}`);
+    assert.ok(err.message.startsWith("POST https://as.example:8443/token failed: "), err.message);
+    assert.match(err.message, reason, name);
+    assert.equal(err.cause, thrown, name);
+    assert.ok(!err.message.includes("SECRET"), name);
+  }
+});
