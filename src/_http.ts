@@ -32,7 +32,6 @@ import {
 import { mtlsAdapterFor } from "./mtls.ts";
 import { allowInsecureRequests, customFetch, maxResponseSize } from "./symbols.ts";
 import type {
-  AuthorizationServer,
   Client,
   CustomFetchOptions,
   DPoPProofSigner,

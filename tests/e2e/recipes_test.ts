@@ -12,7 +12,7 @@ import { CompactEncrypt } from "jose";
 import * as oauth from "@authlane/oauth";
 import { readReadmeBlocks, readRegions } from "../_readme.ts";
 import { startProvider } from "../_oidc_provider.ts";
-import { createFakeAs, startFakeAs } from "../_fake_as.ts";
+import { createFakeAs } from "../_fake_as.ts";
 import { getPki } from "../_pki.ts";
 import { startTlsServer } from "../_tls_server.ts";
 import { type Options, type Setup, setUp } from "../../examples/recipes/setup.ts";
