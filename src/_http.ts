@@ -123,8 +123,11 @@ function globalFetch(url: string, init: CustomFetchOptions<string, unknown>): Pr
 /** The signal a request travels with, and how to stop following the caller's signal. */
 interface RequestSignal {
   signal: AbortSignal;
-  /** Removes the listener on the caller's signal (or the default timeout's). */
-  release: () => void;
+  /**
+   * Removes the listener on the caller's signal; `undefined` for the default timeout's signal,
+   * which belongs to this request alone and lets go of its listener when it fires.
+   */
+  release: (() => void) | undefined;
 }
 
 /**
@@ -153,9 +156,10 @@ function signalFor(url: URL, method: string, options?: HttpOptions): RequestSign
   const abort = () => controller.abort(abortError(from.reason, url, method, defaultTimeout));
   if (from.aborted) {
     abort();
-    return { signal: controller.signal, release: () => {} };
+    return { signal: controller.signal, release: undefined };
   }
   from.addEventListener("abort", abort, { once: true });
+  if (defaultTimeout !== undefined) return { signal: controller.signal, release: undefined };
   return { signal: controller.signal, release: () => from.removeEventListener("abort", abort) };
 }
 
@@ -243,10 +247,10 @@ export async function send(call: HttpCall): Promise<Response> {
       throw argError('"options[customFetch]" must return a Response', "ERR_INVALID_ARG_VALUE");
     }
   } catch (err) {
-    release();
+    release?.();
     throw err;
   }
-  releaseWithResponse.register(response, release);
+  if (release !== undefined) releaseWithResponse.register(response, release);
   rememberRequestUrl(response, call.url);
   if (limit !== undefined) responseLimits.set(response, limit);
   responseSignals.set(response, signal);
