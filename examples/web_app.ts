@@ -19,7 +19,7 @@
  * @module
  */
 
-// #region recipe: the README's "Sign users in (Deno.serve)" shows this part verbatim
+// #region readme:web-app (the README's "Sign users in (Deno.serve)" shows this part verbatim)
 import * as oauth from "@authlane/oauth";
 import {
   createSessionAuth,
@@ -83,7 +83,7 @@ if (import.meta.main && Deno.env.has("ISSUER")) {
   });
   Deno.serve({ port: Number(Deno.env.get("PORT") ?? "8000") }, app.handler);
 }
-// #endregion recipe
+// #endregion readme:web-app
 
 if (import.meta.main && !Deno.env.has("ISSUER")) {
   // No provider given: oidc-provider on loopback, with this app registered (any login works).

@@ -12,15 +12,22 @@ import { isJsonObject, isResponseLike } from "./_assert.ts";
 import { toText } from "./_encoding.ts";
 import { checkProtocol, getContentType, hasCredentials } from "./endpoints.ts";
 import {
+  abortError,
   argError,
+  describeResponse,
+  displayUrl,
   INVALID_RESPONSE,
   OperationProcessingError,
   PARSE_ERROR,
   processingError,
+  quote,
+  rememberRequestUrl,
+  requestError,
   RESPONSE_IS_NOT_CONFORM,
   RESPONSE_IS_NOT_JSON,
   RESPONSE_TOO_LARGE,
   ResponseBodyError,
+  responseUrl,
 } from "./errors.ts";
 import { mtlsAdapterFor } from "./mtls.ts";
 import { allowInsecureRequests, customFetch, maxResponseSize } from "./symbols.ts";
@@ -113,16 +120,54 @@ function globalFetch(url: string, init: CustomFetchOptions<string, unknown>): Pr
   return fetch(url, init as RequestInit);
 }
 
-function signalFor(url: URL, options?: HttpOptions): AbortSignal {
-  const signal = options?.signal;
-  if (signal === undefined) return AbortSignal.timeout(DEFAULT_TIMEOUT_MS);
-  if (signal instanceof AbortSignal) return signal;
-  if (typeof signal === "function") {
-    const made = signal(url.href);
-    if (made instanceof AbortSignal) return made;
-  }
-  throw argError('"options.signal" must be an AbortSignal or a function returning one');
+/** The signal a request travels with, and how to stop following the caller's signal. */
+interface RequestSignal {
+  signal: AbortSignal;
+  /**
+   * Removes the listener on the caller's signal; `undefined` for the default timeout's signal,
+   * which belongs to this request alone and lets go of its listener when it fires.
+   */
+  release: (() => void) | undefined;
 }
+
+/**
+ * The request's signal: it follows the caller's `signal` (or the default 30-second timeout) and
+ * aborts with that reason raised again by {@link abortError}, so the request and every read of
+ * its body end in a `TimeoutError` or `AbortError` that carries a `code` and names the URL.
+ */
+function signalFor(url: URL, method: string, options?: HttpOptions): RequestSignal {
+  const given = options?.signal;
+  let source: AbortSignal | undefined;
+  let defaultTimeout: number | undefined;
+  if (given === undefined) {
+    source = AbortSignal.timeout(DEFAULT_TIMEOUT_MS);
+    defaultTimeout = DEFAULT_TIMEOUT_MS;
+  } else if (given instanceof AbortSignal) {
+    source = given;
+  } else if (typeof given === "function") {
+    const made = given(url.href);
+    if (made instanceof AbortSignal) source = made;
+  }
+  if (source === undefined) {
+    throw argError('"options.signal" must be an AbortSignal or a function returning one');
+  }
+  const from = source;
+  const controller = new AbortController();
+  const abort = () => controller.abort(abortError(from.reason, url, method, defaultTimeout));
+  if (from.aborted) {
+    abort();
+    return { signal: controller.signal, release: undefined };
+  }
+  from.addEventListener("abort", abort, { once: true });
+  if (defaultTimeout !== undefined) return { signal: controller.signal, release: undefined };
+  return { signal: controller.signal, release: () => from.removeEventListener("abort", abort) };
+}
+
+/**
+ * Stops following a caller's signal once nobody can read the response any more, so a signal
+ * shared by many requests does not keep one listener per request for ever.
+ */
+const releaseWithResponse = new FinalizationRegistry<() => void>((release) => release());
 
 /** The body cap chosen with `[maxResponseSize]` for each response {@link send} returned. */
 const responseLimits = new WeakMap<Response, number>();
@@ -167,7 +212,9 @@ export interface HttpCall {
 
 /**
  * Sends one request: adds the DPoP proof when a signer is given, applies the signal (default
- * timeout), never follows redirects, and remembers a `DPoP-Nonce` from the response.
+ * timeout), never follows redirects, and remembers a `DPoP-Nonce` from the response. A request
+ * that gets no response ends in fetch's class and `name` with a `code`, the URL and the reason
+ * ({@link requestError}, {@link abortError}); the response remembers its URL for messages.
  */
 export async function send(call: HttpCall): Promise<Response> {
   checkProtocol(call.url, enforcesHttps(call.options));
@@ -179,20 +226,32 @@ export async function send(call: HttpCall): Promise<Response> {
     );
   }
   const limit = responseLimitOf(call.options);
-  const signal = signalFor(call.url, call.options);
-  if (call.dpop) await call.dpop.addProof(call.url, call.headers, call.method, call.accessToken);
-  const init: CustomFetchOptions<string, unknown> = {
-    body: call.body,
-    headers: Object.fromEntries(call.headers),
-    method: call.method,
-    redirect: "manual",
-    signal,
-  };
-  if (call.body instanceof ReadableStream) init.duplex = "half";
-  const response: unknown = await call.transport(call.url.href, init);
-  if (!isResponseLike(response)) {
-    throw argError('"options[customFetch]" must return a Response', "ERR_INVALID_ARG_VALUE");
+  const { signal, release } = signalFor(call.url, call.method, call.options);
+  let response: unknown;
+  try {
+    if (call.dpop) await call.dpop.addProof(call.url, call.headers, call.method, call.accessToken);
+    const init: CustomFetchOptions<string, unknown> = {
+      body: call.body,
+      headers: Object.fromEntries(call.headers),
+      method: call.method,
+      redirect: "manual",
+      signal,
+    };
+    if (call.body instanceof ReadableStream) init.duplex = "half";
+    try {
+      response = await call.transport(call.url.href, init);
+    } catch (err) {
+      throw requestError(err, call.url, call.method);
+    }
+    if (!isResponseLike(response)) {
+      throw argError('"options[customFetch]" must return a Response', "ERR_INVALID_ARG_VALUE");
+    }
+  } catch (err) {
+    release?.();
+    throw err;
   }
+  if (release !== undefined) releaseWithResponse.register(response, release);
+  rememberRequestUrl(response, call.url);
   if (limit !== undefined) responseLimits.set(response, limit);
   responseSignals.set(response, signal);
   call.dpop?.cacheNonce(response, call.url);
@@ -361,18 +420,24 @@ function decodeUtf8(bytes: Uint8Array, response: Response): string {
   try {
     return toText(bytes);
   } catch (cause) {
-    throw processingError("response body is not valid UTF-8", PARSE_ERROR, {
-      cause,
-      status: response.status,
-    });
+    throw processingError(
+      `response body is not valid UTF-8 (${describeResponse(response)})`,
+      PARSE_ERROR,
+      {
+        cause,
+        status: response.status,
+      },
+    );
   }
 }
 
 function tooLarge(maxBytes: number, response: Response) {
-  return processingError(`response body exceeds ${maxBytes} bytes`, RESPONSE_TOO_LARGE, {
-    status: response.status,
-    maxBytes,
-  });
+  return processingError(
+    `response body exceeds ${maxBytes} bytes (${describeResponse(response)}); ` +
+      "raise the cap with [maxResponseSize]",
+    RESPONSE_TOO_LARGE,
+    { status: response.status, maxBytes },
+  );
 }
 
 /** Parses JSON text that must be an object. */
@@ -440,7 +505,8 @@ export async function readJsonObject(
 
 function notJson(response: Response, type: string | undefined) {
   return processingError(
-    'unexpected response content-type, expected "application/json"',
+    'unexpected response content-type, expected "application/json", got ' +
+      `${type === undefined ? "none" : quote(type, 80)} (${describeResponse(response)})`,
     RESPONSE_IS_NOT_JSON,
     { contentType: type, status: response.status },
   );
@@ -492,7 +558,7 @@ async function statusFailure(response: Response, expected: number, label: string
       // not an OAuth 2.0 error body; reported below as a non-conform response
     }
     if (body !== undefined && typeof body.error === "string" && body.error.length > 0) {
-      throw new ResponseBodyError("server responded with an error in the response body", {
+      throw new ResponseBodyError(bodyErrorMessage(body.error, response), {
         cause: body as OAuth2Error,
         response,
       });
@@ -511,19 +577,56 @@ export function checkMetadataStatus(
   response: Response,
   expected: number,
   label: string,
+  hint?: string,
 ): Promise<void> | undefined {
   if (response.status === expected) return undefined;
   return discardBody(response).then(() => {
-    throw notConform(response, expected, label);
+    throw notConform(response, expected, label, hint);
   });
 }
 
-function notConform(response: Response, expected: number, label: string) {
-  return processingError(
-    `"response" is not a conform ${label} response (unexpected HTTP status code)`,
-    RESPONSE_IS_NOT_CONFORM,
-    { status: response.status, expected },
-  );
+/**
+ * `RESPONSE_IS_NOT_CONFORM`, saying the status, the expected one and the URL; for a 3xx, that
+ * redirects are not followed and where the server pointed (without its query); and the
+ * caller's `hint`, when the failure has a likely cause the caller knows of.
+ */
+function notConform(response: Response, expected: number, label: string, hint?: string) {
+  const status = response.status;
+  let message = `"response" is not a conform ${label} response: unexpected HTTP status code ` +
+    `${status}, expected ${expected}`;
+  const url = responseUrl(response);
+  if (url !== undefined) message += ` (${url})`;
+  if (status >= 300 && status < 400) {
+    message += "; redirects are not followed";
+    const location = redirectTarget(response);
+    if (location !== undefined) message += `, and the server points to ${location}`;
+  }
+  if (hint !== undefined) message += `; ${hint}`;
+  return processingError(message, RESPONSE_IS_NOT_CONFORM, { status, expected });
+}
+
+/** A 3xx response's `Location`, resolved and shown without credentials, query or fragment. */
+function redirectTarget(response: Response): string | undefined {
+  let location: string | null;
+  try {
+    location = response.headers.get("location");
+  } catch {
+    return undefined;
+  }
+  if (location === null || location === "") return undefined;
+  let target: URL;
+  try {
+    target = new URL(location, responseUrl(response));
+  } catch {
+    return quote(location.replace(/[?#].*$/s, ""), 120);
+  }
+  return displayUrl(target);
+}
+
+/** The message of a `ResponseBodyError`: the `error` code and the response, never the description. */
+function bodyErrorMessage(error: string, response: Response): string {
+  return `server responded with an error in the response body: ${quote(error, 80)} ` +
+    `(${describeResponse(response)})`;
 }
 
 /** Returns the DPoP signer from `options.DPoP`, refusing values that are not DPoP handles. */

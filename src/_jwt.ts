@@ -19,6 +19,7 @@ import {
   JWT_TIMESTAMP_CHECK,
   type OAuthErrorCode,
   processingError,
+  quote,
   unsupported,
 } from "./errors.ts";
 import { selectVerificationKey } from "./jwks.ts";
@@ -227,11 +228,12 @@ export function checkIssuer(
   const expected = expectedIssuerOf(as, jws);
   const claims = jws.claims;
   if (claims.iss !== expected) {
-    throw processingError('unexpected JWT "iss" (issuer) claim value', JWT_CLAIM_COMPARISON, {
-      claims,
-      claim: "iss",
-      expected,
-    });
+    throw processingError(
+      `unexpected JWT "iss" (issuer) claim value: expected ${quote(expected)}, got ` +
+        quote(claims.iss),
+      JWT_CLAIM_COMPARISON,
+      { claims, claim: "iss", expected },
+    );
   }
 }
 
@@ -240,11 +242,12 @@ export function checkAudience(claims: JsonObject, expected: string): void {
   const aud = claims.aud;
   const ok = Array.isArray(aud) ? aud.includes(expected) : aud === expected;
   if (!ok) {
-    throw processingError('unexpected JWT "aud" (audience) claim value', JWT_CLAIM_COMPARISON, {
-      claims,
-      claim: "aud",
-      expected,
-    });
+    throw processingError(
+      `unexpected JWT "aud" (audience) claim value: expected ${quote(expected)}, got ` +
+        quote(aud),
+      JWT_CLAIM_COMPARISON,
+      { claims, claim: "aud", expected },
+    );
   }
 }
 

@@ -18,6 +18,7 @@ import {
   INVALID_RESPONSE,
   PARSE_ERROR,
   processingError,
+  quote,
   RESPONSE_TOO_LARGE,
   unsupported,
 } from "./errors.ts";
@@ -100,10 +101,13 @@ function checkIssuer(as: AuthorizationServer, params: URLSearchParams): void {
     return;
   }
   if (iss !== as.issuer) {
-    throw processingError('unexpected "iss" (issuer) response parameter value', INVALID_RESPONSE, {
-      expected: as.issuer,
-      parameters: evidence(params),
-    });
+    throw processingError(
+      `unexpected "iss" (issuer) response parameter value: expected ${quote(as.issuer)}, got ` +
+        `${quote(iss)} (RFC 9207: the response came from another authorization server, or the ` +
+        "client holds another server's metadata)",
+      INVALID_RESPONSE,
+      { expected: as.issuer, parameters: evidence(params) },
+    );
   }
 }
 
@@ -243,9 +247,10 @@ export function validateAuthResponse(
   checkIssuer(as, copy);
   checkState(copy, expectedState);
   if ((singles & ERROR_BIT) !== 0) {
-    throw new AuthorizationResponseError("authorization response from the server is an error", {
-      cause: evidence(params),
-    });
+    throw new AuthorizationResponseError(
+      `authorization response from the server is an error: ${quote(copy.get("error"), 80)}`,
+      { cause: evidence(params) },
+    );
   }
   if ((singles & FRONT_CHANNEL_BITS) !== 0) {
     const name = FRONT_CHANNEL_TOKENS.find((token) => copy.has(token));

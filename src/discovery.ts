@@ -22,9 +22,11 @@ import {
 import { checkProtocol } from "./endpoints.ts";
 import {
   argError,
+  describeResponse,
   INVALID_RESPONSE,
   JSON_ATTRIBUTE_COMPARISON,
   processingError,
+  quote,
 } from "./errors.ts";
 import { _nodiscoverycheck } from "./symbols.ts";
 import type { AuthorizationServer, HttpRequestOptions, JsonObject, JsonValue } from "./types.ts";
@@ -161,6 +163,59 @@ function identifierMatches(value: string, expected: URL): boolean {
   const href = expected.href;
   if (value === href) return true;
   return expected.pathname === "/" && value.length === href.length - 1 && href === `${value}/`;
+}
+
+/**
+ * What to say when an identifier holds a well-known path: the metadata URL was given where the
+ * identifier belongs (`https://op.example/.well-known/openid-configuration` as the issuer).
+ */
+function wellKnownHint(identifier: URL): string | undefined {
+  const at = identifier.pathname.indexOf("/.well-known/");
+  if (at === -1) return undefined;
+  const base = new URL(identifier.href);
+  base.pathname = identifier.pathname.slice(0, at) || "/";
+  const suggestion = base.pathname === "/" ? base.origin : base.href;
+  return `${quote(identifier.href)} is a metadata document URL, not an identifier: pass ` +
+    `${quote(suggestion)} (the /.well-known/ path is added by the request)`;
+}
+
+/** What to add to a failed discovery status: a well-known path in the issuer, or where else to look. */
+function statusHint(issuer: URL, status: number): string | undefined {
+  const hint = wellKnownHint(issuer);
+  if (hint !== undefined || status !== 404) return hint;
+  return `check the issuer ${quote(issuer.href)}; a server without OpenID Connect discovery may ` +
+    'publish RFC 8414 metadata (discoveryRequest(issuer, { algorithm: "oauth2" })) or none ' +
+    "(then build the AuthorizationServer object yourself)";
+}
+
+/**
+ * The message of an `issuer` / `resource` mismatch: both values, where the document came from,
+ * and why near misses (case, port, a trailing `/`, a well-known path) still fail.
+ */
+function mismatchMessage(
+  attribute: "issuer" | "resource",
+  actual: string,
+  expected: URL,
+  response: Response,
+): string {
+  let message = `"response" body "${attribute}" property does not match the expected value: ` +
+    `expected ${quote(expected.href)}, got ${quote(actual)} (${describeResponse(response)})`;
+  const hint = wellKnownHint(expected);
+  if (hint !== undefined) return `${message}; ${hint}`;
+  let near = false;
+  try {
+    const parsed = new URL(actual);
+    near = parsed.href === expected.href || parsed.href === `${expected.href}/` ||
+      `${parsed.href}/` === expected.href;
+  } catch {
+    // not a URL: nothing to add
+  }
+  if (near) {
+    message += `; the ${attribute} must be the identical string (RFC ${
+      attribute === "issuer" ? "8414 §3.3" : "9728 §3.3"
+    }): pass ${quote(actual)} as the identifier if that is the one you meant`;
+  }
+  return message;
 }
 
 /** Whether a URL's serialization carries a query or fragment, even an empty one. */
@@ -327,7 +382,12 @@ export async function processDiscoveryResponse(
   if (!skipIssuerCheck) assertURL(expectedIssuerIdentifier, '"expectedIssuerIdentifier"');
   // As oauth4webapi: the status first, then whether the body can still be read.
   assertResponse(response, '"response"', false);
-  await checkMetadataStatus(response, 200, "Authorization Server Metadata");
+  await checkMetadataStatus(
+    response,
+    200,
+    "Authorization Server Metadata",
+    skipIssuerCheck ? undefined : statusHint(expectedIssuerIdentifier, response.status),
+  );
   assertResponse(response);
   const body = await readJsonObject(response);
   if (typeof body.issuer !== "string" || body.issuer.length === 0) {
@@ -338,7 +398,7 @@ export async function processDiscoveryResponse(
   }
   if (!skipIssuerCheck && !identifierMatches(body.issuer, expectedIssuerIdentifier)) {
     throw processingError(
-      '"response" body "issuer" property does not match the expected value',
+      mismatchMessage("issuer", body.issuer, expectedIssuerIdentifier, response),
       JSON_ATTRIBUTE_COMPARISON,
       { expected: expectedIssuerIdentifier.href, body, attribute: "issuer" },
     );
@@ -450,7 +510,7 @@ export async function processResourceDiscoveryResponse(
   }
   if (!skipResourceCheck && !identifierMatches(body.resource, expectedResourceIdentifier)) {
     throw processingError(
-      '"response" body "resource" property does not match the expected value',
+      mismatchMessage("resource", body.resource, expectedResourceIdentifier, response),
       JSON_ATTRIBUTE_COMPARISON,
       { expected: expectedResourceIdentifier.href, body, attribute: "resource" },
     );

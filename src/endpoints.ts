@@ -9,6 +9,7 @@
 
 import { isJsonObject, parseUrl } from "./_assert.ts";
 import {
+  displayUrl,
   HTTP_REQUEST_FORBIDDEN,
   INVALID_SERVER_METADATA,
   MISSING_SERVER_METADATA,
@@ -35,13 +36,18 @@ export function checkProtocol(url: URL, enforceHttps: boolean | undefined): void
   if (url.protocol === "https:") return;
   if (url.protocol !== "http:") {
     throw processingError(
-      "only requests to HTTPS or HTTP URLs are allowed",
+      `only requests to HTTPS or HTTP URLs are allowed, not ${url.protocol} (${displayUrl(url)})`,
       REQUEST_PROTOCOL_FORBIDDEN,
       url,
     );
   }
   if (enforceHttps) {
-    throw processingError("only requests to HTTPS are allowed", HTTP_REQUEST_FORBIDDEN, url);
+    throw processingError(
+      `only requests to HTTPS are allowed, not ${displayUrl(url)}; set ` +
+        "[allowInsecureRequests]: true in the options to allow http: (local development only)",
+      HTTP_REQUEST_FORBIDDEN,
+      url,
+    );
   }
 }
 

@@ -96,8 +96,10 @@ function normalizeMethod(method: unknown): string {
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` before any request for an
  *   empty token, a `url` that is not a `URL`, an invalid or forbidden method, a body with
  *   `GET`/`HEAD`, `Authorization` among `headers`, or a URL with `user:pass@` credentials.
- * @throws {DOMException} `TimeoutError` or `AbortError` from the signal; network errors from
- *   `fetch` pass through unchanged.
+ * @throws {TypeError} `NETWORK_ERROR` or `TLS_ERROR` when no response arrives (fetch's
+ *   `TypeError`, raised again with the URL and the reason; the original is the `cause`).
+ * @throws {DOMException} `TimeoutError` (`REQUEST_TIMEOUT`) or `AbortError` (`REQUEST_ABORTED`)
+ *   from the signal.
  * @example Usage
  * ```ts
  * import * as oauth from "@authlane/oauth";

@@ -316,7 +316,10 @@ export interface CustomFetchOptions<Method, BodyType = undefined> {
   redirect: "manual";
   /** Set for streaming bodies. */
   duplex?: "half";
-  /** Abort signal (the caller's, or the default timeout's). */
+  /**
+   * Abort signal: authlane's own, which follows the caller's `signal` (or the default 30-second
+   * timeout) and aborts with its reason raised again with a `code` and the URL.
+   */
   signal?: AbortSignal;
 }
 

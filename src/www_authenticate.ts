@@ -12,9 +12,11 @@
 
 import type { WWWAuthenticateChallenge, WWWAuthenticateChallengeParameters } from "./types.ts";
 import {
+  describeResponse,
   type OperationProcessingError,
   PARSE_ERROR,
   processingError,
+  quote,
   WWWAuthenticateChallengeError,
 } from "./errors.ts";
 
@@ -326,7 +328,18 @@ export function checkAuthenticationChallenges(response: Response): void {
   }
   if (challenges.length === 0) return;
   throw new WWWAuthenticateChallengeError(
-    "server responded with a challenge in the WWW-Authenticate HTTP Header",
+    "server responded with a challenge in the WWW-Authenticate HTTP Header: " +
+      `${describeChallenge(challenges[0]!)} (${describeResponse(response)})`,
     { cause: challenges, response },
   );
+}
+
+/**
+ * The first challenge as a message shows it: the scheme and its `error` code (`Bearer
+ * error="invalid_token"`); the description, realm and the rest stay in `cause`.
+ */
+function describeChallenge(challenge: WWWAuthenticateChallenge): string {
+  const error = challenge.parameters.error;
+  const scheme = quote(challenge.scheme, 40).slice(1, -1);
+  return error === undefined ? scheme : `${scheme} error=${quote(error, 80)}`;
 }

@@ -12,6 +12,11 @@ const VALUE_ADDITIONS = [
   // the response size cap: its error code and its option
   "RESPONSE_TOO_LARGE",
   "maxResponseSize",
+  // codes on the TypeError / DOMException of failed requests (no response, TLS, timeout, abort)
+  "NETWORK_ERROR",
+  "TLS_ERROR",
+  "REQUEST_TIMEOUT",
+  "REQUEST_ABORTED",
   // RFC 8705: mutual TLS on Deno, certificate thumbprints
   "calculateCertificateThumbprint",
   "clientCertificate",

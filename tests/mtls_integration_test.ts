@@ -499,7 +499,9 @@ Deno.test("endpoint helpers without use_mtls_endpoint_aliases go through the glo
   // caCerts trust it) carried the request.
   const calls = await countCreateHttpClient(async () => {
     await assert.rejects(() => testCase.call(env.as, client, {}), (err: Error) => {
-      assert.equal((err as { code?: unknown }).code, undefined);
+      assert.ok(err instanceof TypeError, String(err));
+      assert.equal((err as { code?: unknown }).code, oauth.TLS_ERROR, err.message);
+      assert.match(err.message, /TLS certificate is not trusted/);
       return true;
     });
   });
@@ -662,8 +664,13 @@ Deno.test("clientCredentialsGrantRequest() lets the TLS error surface when the s
     },
   });
   await assert.rejects(() => ALL_CASES[0]!.call(env.as, client, {}), (err: Error) => {
-    assert.ok(!(err instanceof oauth.OperationProcessingError));
-    assert.equal((err as { code?: unknown }).code, undefined, "a platform error, unchanged");
+    assert.match(err.message, /ended the TLS handshake/);
+    assert.ok(err instanceof TypeError, "the platform's class");
+    assert.ok(
+      [oauth.TLS_ERROR, oauth.NETWORK_ERROR].includes((err as { code?: string }).code!),
+      err.message,
+    );
+    assert.ok(err.cause instanceof TypeError, "the platform's error is the cause");
     return true;
   });
   assert.equal(env.alias.requests.length, 0);

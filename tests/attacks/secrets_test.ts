@@ -289,3 +289,155 @@ Deno.test("secret leakage: a mutual-TLS fetch prints no private key, and a key t
   assert.ok(err instanceof TypeError || err instanceof oauth.OperationProcessingError, String(err));
   assertHidden(exposure(err), { "private key": "not base64!" });
 });
+
+// --- the messages of failed requests (issue 12): URL and reason, never what was sent ----------
+
+/** A port on 127.0.0.1 with nothing listening. */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Metadata whose every endpoint is `origin`, so each request fails at the socket. */
+function asAt(origin: string): oauth.AuthorizationServer {
+  return {
+    issuer: origin,
+    token_endpoint: `${origin}/token`,
+    userinfo_endpoint: `${origin}/userinfo`,
+    introspection_endpoint: `${origin}/introspect`,
+    revocation_endpoint: `${origin}/revoke`,
+  };
+}
+
+Deno.test("secret leakage: a token request that fails at the socket or times out names the URL, never the secret, verifier, refresh token, assertion or DPoP key", async () => {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ]);
+  const d = String((await crypto.subtle.exportKey("jwk", pair.privateKey)).d);
+  const client: oauth.Client = { client_id: "client" };
+  const DPoP = oauth.DPoP(client, pair);
+  const verifier = oauth.generateRandomCodeVerifier();
+  const refreshToken = "leaky-refresh-token-value";
+  const basic = btoa(`client:${SECRET}`);
+  const refused = `http://127.0.0.1:${closedPort()}`;
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const hanging = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) held.push(conn);
+    } catch { /* closed */ }
+  })();
+  try {
+    for (const origin of [refused, hanging]) {
+      const as = asAt(origin);
+      const options = {
+        [oauth.allowInsecureRequests]: true,
+        signal: AbortSignal.timeout(origin === hanging ? 100 : 5_000),
+        DPoP,
+      };
+      const params = oauth.validateAuthResponse(
+        as,
+        client,
+        new URLSearchParams({ code: "the-code" }),
+        oauth.skipStateCheck,
+      );
+      const calls = [
+        () =>
+          oauth.refreshTokenGrantRequest(
+            as,
+            client,
+            oauth.ClientSecretBasic(SECRET),
+            refreshToken,
+            options,
+          ),
+        () =>
+          oauth.authorizationCodeGrantRequest(
+            as,
+            client,
+            oauth.ClientSecretPost(SECRET),
+            params,
+            REDIRECT_URI,
+            verifier,
+            options,
+          ),
+        () =>
+          oauth.clientCredentialsGrantRequest(
+            as,
+            client,
+            oauth.ClientSecretJwt(SECRET),
+            {},
+            options,
+          ),
+        () => oauth.userInfoRequest(as, client, refreshToken, options),
+      ];
+      for (const call of calls) {
+        const err = await caught(call);
+        const code = (err as { code?: unknown }).code;
+        assert.ok(
+          [oauth.NETWORK_ERROR, oauth.REQUEST_TIMEOUT].includes(code as string),
+          `${origin}: ${err}`,
+        );
+        assert.ok((err as Error).message.includes(origin), (err as Error).message);
+        assertHidden(exposure(err), {
+          secret: SECRET,
+          "Basic credentials": basic,
+          verifier,
+          "refresh token": refreshToken,
+          "private key": d,
+        });
+      }
+    }
+  } finally {
+    for (const conn of held) conn.close();
+    listener.close();
+    await accepting;
+  }
+});
+
+Deno.test("token leakage: a redirect whose Location carries a code or token, and a challenge or error body that echoes one, stay out of the message", async () => {
+  const server = createFakeAs();
+  const auth = oauth.ClientSecretPost(server.clientSecret);
+  const echoed = "echoed-refresh-token-value";
+  const request = () =>
+    oauth.refreshTokenGrantRequest(server.as, server.client, auth, echoed, server.options);
+  const messageOf = async (response: Response) =>
+    ((await caught(() =>
+      oauth.processRefreshTokenResponse(server.as, server.client, response)
+    )) as Error).message;
+
+  server.overrideOnce(
+    "token",
+    new Response(null, {
+      status: 302,
+      headers: { location: `https://login.example/cb?code=${echoed}#access_token=${echoed}` },
+    }),
+  );
+  let message = await messageOf(await request());
+  assert.match(
+    message,
+    /redirects are not followed, and the server points to https:\/\/login\.example\/cb/,
+  );
+  assertHidden(message, { "echoed token": echoed });
+
+  server.overrideOnce("token", server.oauthError("invalid_grant", `unknown token ${echoed}`, 400));
+  message = await messageOf(await request());
+  assert.match(message, /"invalid_grant"/);
+  assertHidden(message, { "echoed token": echoed });
+
+  server.overrideOnce(
+    "token",
+    new Response(null, {
+      status: 401,
+      headers: {
+        "www-authenticate": `Bearer error="invalid_token", error_description="${echoed}"`,
+      },
+    }),
+  );
+  message = await messageOf(await request());
+  assert.match(message, /bearer error="invalid_token"/);
+  assertHidden(message, { "echoed token": echoed });
+});

@@ -290,17 +290,6 @@ Deno.test("web_app: the provider's back-channel logout signs the browser out", a
   assert.ok(clears(page.setCookies, "authlane-session"));
 });
 
-Deno.test("web_app: README's 'Sign users in (Deno.serve)' code is the example's recipe, verbatim", async () => {
-  const example = await Deno.readTextFile(new URL("../../examples/web_app.ts", import.meta.url));
-  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
-  const region = /\/\/ #region recipe[^\n]*\n([\s\S]*?)\/\/ #endregion recipe/.exec(example)?.[1];
-  assert.ok(region, "examples/web_app.ts has a recipe region");
-  const section = /### Sign users in \(Deno\.serve\)\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)
-    ?.[1];
-  assert.ok(section, "README has the section with a code block");
-  assert.equal(section, region);
-});
-
 // ---------------------------------------------------------------------------------------------
 // examples/device_cli.ts
 
