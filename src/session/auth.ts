@@ -242,7 +242,7 @@ export function createSessionAuth(options: SessionAuthOptions): SessionAuth {
   const postLogout = options.postLogoutRedirectUri === undefined
     ? new URL("/", origin)
     : toUrl(options.postLogoutRedirectUri, "postLogoutRedirectUri");
-  const handle = new KvHandle(options.kv);
+  const handle = new KvHandle(options.kv, options.retry);
   const prefix = checkPrefix(options.prefix ?? ["authlane"]);
   const store = handle.lazyStore(prefix, options.retry);
   const http = httpOptions(options.allowInsecureRequests, options.customFetch);

@@ -213,14 +213,18 @@ export class KvHandle {
   #path: string | undefined;
   #opened: Promise<Deno.Kv> | undefined;
   #owned = false;
+  #retry: KvRetryOptions | undefined;
 
   /**
    * Holds a database, or what opens one.
    *
    * @param kv A `Deno.Kv`, a path or URL for `Deno.openKv()`, or undefined for the default.
+   * @param retry The bounded retry of `database is locked` errors, opening included (several
+   *   processes opening one SQLite file at once can meet the lock).
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` for anything else.
    */
-  constructor(kv: Deno.Kv | string | undefined) {
+  constructor(kv: Deno.Kv | string | undefined, retry?: KvRetryOptions) {
+    this.#retry = retry;
     if (kv !== undefined && typeof kv !== "string" && typeof kv?.atomic !== "function") {
       throw argumentError('"kv" must be a Deno.Kv, a path or a URL', "ERR_INVALID_ARG_TYPE");
     }
@@ -238,7 +242,7 @@ export class KvHandle {
     if (this.#given !== undefined) return Promise.resolve(this.#given);
     this.#opened ??= (async () => {
       try {
-        const kv = await Deno.openKv(this.#path);
+        const kv = await withKvRetry(() => Deno.openKv(this.#path), this.#retry);
         this.#owned = true;
         return kv;
       } catch (error) {

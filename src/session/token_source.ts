@@ -140,7 +140,7 @@ export function createClientCredentialsTokenSource(
   const leaseMs = options.leaseMs ?? 30_000;
   const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const resources = options.resource === undefined ? [] : [options.resource].flat().toSorted();
-  const handle = new KvHandle(options.kv);
+  const handle = new KvHandle(options.kv, options.retry);
   const prefix = checkPrefix(options.prefix ?? ["authlane"]);
   const store = handle.lazyStore(prefix, options.retry);
   const http = httpOptions(options.allowInsecureRequests, options.customFetch);

@@ -165,7 +165,7 @@ async function runToken(): Promise<Partial<WorkerResult>> {
 }
 
 async function runJwks(): Promise<Partial<WorkerResult>> {
-  const kv = await Deno.openKv(config.kvPath);
+  const kv = await withKvRetry(() => Deno.openKv(config.kvPath), retry);
   const jwks = createKvJwksCache({ kv, retry });
   await ready();
   const result = await concurrently(async () => {
@@ -183,7 +183,7 @@ async function runJwks(): Promise<Partial<WorkerResult>> {
 }
 
 async function runCounter(): Promise<Partial<WorkerResult>> {
-  const kv = await Deno.openKv(config.kvPath);
+  const kv = await withKvRetry(() => Deno.openKv(config.kvPath), retry);
   await ready();
   const result = await concurrently(async () => {
     for (let i = 0; i < (config.rounds ?? 1); i++) {
