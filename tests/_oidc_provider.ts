@@ -29,6 +29,7 @@ export { CookieJar } from "./e2e/_cookie_jar.ts";
 export {
   CLIENT_IDS,
   DEFAULT_ACCOUNT,
+  dpopRequiringNonces,
   REDIRECT_URI,
   RESOURCE,
   RESOURCE_SCOPE,

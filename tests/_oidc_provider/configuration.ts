@@ -7,6 +7,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import type { TLSSocket } from "node:tls";
 import { randomSecret, type SigningKeys } from "./keys.ts";
 import { certificateSubjectMatches, peerCertificatePem } from "./mtls.ts";
@@ -34,6 +35,22 @@ export const CLIENT_IDS = {
   public: "public-client",
   privateKeyJwt: "private-key-jwt-client",
 } as const;
+
+/**
+ * `features` that turn DPoP on and require a nonce in every proof, so the first proof at each
+ * endpoint is answered with `use_dpop_nonce` (RFC 9449 §8, §9).
+ *
+ * @returns The `features` to pass to `startProvider()` (they merge with others).
+ */
+export function dpopRequiringNonces(): Json {
+  return {
+    dPoP: {
+      enabled: true,
+      nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))),
+      requireNonce: () => true,
+    },
+  };
+}
 
 const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const CIBA_GRANT = "urn:openid:params:grant-type:ciba";

@@ -5,8 +5,12 @@
  * Microsoft Entra ID's issuer template.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
-import { type OidcProviderHarness, REDIRECT_URI, startProvider } from "../_oidc_provider.ts";
+import {
+  dpopRequiringNonces,
+  type OidcProviderHarness,
+  REDIRECT_URI,
+  startProvider,
+} from "../_oidc_provider.ts";
 import {
   type Case,
   connect,
@@ -37,17 +41,6 @@ const IMPLICIT_CLIENT = {
   response_types: ["id_token"],
   grant_types: ["implicit"],
 };
-
-/** oidc-provider with DPoP on, and a nonce required from every DPoP proof (RFC 9449 §8, §9). */
-function dpopFeatures() {
-  return {
-    dPoP: {
-      enabled: true,
-      nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))),
-      requireNonce: () => true,
-    },
-  };
-}
 
 /** Sets a short polling interval on device and backchannel authorization responses. */
 function shortInterval(body: unknown): void {
@@ -90,7 +83,7 @@ async function backchannelAuthentication(
 }
 
 /**
- * The public client signed in with a DPoP key at `op` (started with {@linkcode dpopFeatures}): the
+ * The public client signed in with a DPoP key at `op` (started with `dpopRequiringNonces()`): the
  * configuration, its request log, the DPoP handle and the DPoP-bound tokens.
  */
 async function dpopSignIn(c: OpenIdClientModule, op: OidcProviderHarness) {
@@ -368,7 +361,7 @@ const CASES: Case[] = [
   {
     name: "DPoP: authorizationCodeGrant() retries once with the nonce the provider demands",
     async run(c) {
-      await using op = await startProvider({ features: dpopFeatures() });
+      await using op = await startProvider({ features: dpopRequiringNonces() });
       const { log, tokens } = await dpopSignIn(c, op);
       assert.deepEqual(log.to("/token").map((r) => r.status), [400, 200]);
       assert.equal(tokens.token_type, "dpop");
@@ -379,7 +372,7 @@ const CASES: Case[] = [
     name:
       "DPoP: fetchUserInfo(), refreshTokenGrant() and fetchProtectedResource() with a bound token",
     async run(c) {
-      await using op = await startProvider({ features: dpopFeatures() });
+      await using op = await startProvider({ features: dpopRequiringNonces() });
       const { config, log, DPoP, tokens } = await dpopSignIn(c, op);
       const userinfo = await c.fetchUserInfo(config, tokens.access_token, "alice", { DPoP });
       assert.equal(userinfo.sub, "alice");
@@ -403,7 +396,7 @@ const CASES: Case[] = [
   {
     name: "DPoP: a bound access token is refused without its proof",
     async run(c) {
-      await using op = await startProvider({ features: dpopFeatures() });
+      await using op = await startProvider({ features: dpopRequiringNonces() });
       const { config, tokens } = await dpopSignIn(c, op);
       await assert.rejects(c.fetchUserInfo(config, tokens.access_token, "alice"), (err) => {
         assert.ok(err instanceof c.WWWAuthenticateChallengeError, String(err));
@@ -416,7 +409,7 @@ const CASES: Case[] = [
     name: "DPoP: clientCredentialsGrant() and buildAuthorizationUrlWithPAR() retry with the nonce",
     async run(c) {
       await using op = await startProvider({
-        features: { ...dpopFeatures(), pushedAuthorizationRequests: { enabled: true } },
+        features: { ...dpopRequiringNonces(), pushedAuthorizationRequests: { enabled: true } },
       });
       const { config, log } = await connect(c, op, op.clients.confidential, {
         auth: c.ClientSecretBasic(),

@@ -9,10 +9,14 @@
  * DPoP-bound (PAR) code redeemed with another key.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError, type ErrorClass } from "../_assert.ts";
-import { CLIENT_IDS, type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
+import {
+  CLIENT_IDS,
+  dpopRequiringNonces,
+  type OidcProviderHarness,
+  startProvider,
+} from "../_oidc_provider.ts";
 import { authorizationUrl, codeRequest, discover, http, redeem } from "./_code_flow.ts";
 
 function startDpopProvider(
@@ -20,13 +24,7 @@ function startDpopProvider(
 ): Promise<OidcProviderHarness> {
   return startProvider({
     ...options,
-    features: {
-      dPoP: {
-        enabled: true,
-        nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))),
-        requireNonce: () => true,
-      },
-    },
+    features: dpopRequiringNonces(),
   });
 }
 

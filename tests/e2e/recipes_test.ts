@@ -7,11 +7,10 @@
  * recipe) is run by `tests/e2e/examples_test.ts`.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
 import { CompactEncrypt } from "jose";
 import * as oauth from "@authlane/oauth";
 import { readReadmeBlocks, readRegions } from "../_readme.ts";
-import { startProvider } from "../_oidc_provider.ts";
+import { dpopRequiringNonces, startProvider } from "../_oidc_provider.ts";
 import { createFakeAs } from "../_fake_as.ts";
 import { getPki } from "../_pki.ts";
 import { startTlsServer } from "../_tls_server.ts";
@@ -273,15 +272,7 @@ Deno.test("recipes: PAR, a signed request object, JARM and form_post against the
 });
 
 Deno.test("recipes: DPoP, with the retry for use_dpop_nonce, against a provider that requires nonces", async () => {
-  await using op = await startProvider({
-    features: {
-      dPoP: {
-        enabled: true,
-        nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))),
-        requireNonce: () => true,
-      },
-    },
-  });
+  await using op = await startProvider({ features: dpopRequiringNonces() });
   const registered = op.clients.confidential;
   const setup = await setUp(
     new URL(op.issuer),
