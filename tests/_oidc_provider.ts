@@ -30,6 +30,7 @@ export {
   CLIENT_IDS,
   DEFAULT_ACCOUNT,
   dpopRequiringNonces,
+  mtlsClientCredentials,
   REDIRECT_URI,
   RESOURCE,
   RESOURCE_SCOPE,

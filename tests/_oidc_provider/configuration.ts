@@ -19,6 +19,7 @@ import type {
   Json,
   ResourceServerInfo,
   StartProviderOptions,
+  TlsOptions,
 } from "./types.ts";
 
 /** The redirect URI registered for every built-in client. Nothing listens there. */
@@ -49,6 +50,38 @@ export function dpopRequiringNonces(): Json {
       nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))),
       requireNonce: () => true,
     },
+  };
+}
+
+/**
+ * Options of `startProvider()` for mutual TLS (RFC 8705): https with `tls`, and one client that
+ * authenticates with its certificate (`tls_client_auth`, subject `subjectDn`) and gets
+ * certificate-bound access tokens by client credentials.
+ *
+ * @param tls The server certificate and key, and the CA of client certificates.
+ * @param clientId The client.
+ * @param subjectDn The subject DN of its certificate, e.g. `CN=ec`.
+ * @returns The options (add `port` and the like).
+ */
+export function mtlsClientCredentials(
+  tls: TlsOptions,
+  clientId: string,
+  subjectDn: string,
+): StartProviderOptions {
+  return {
+    tls,
+    features: {
+      mTLS: { enabled: true, tlsClientAuth: true, certificateBoundAccessTokens: true },
+    },
+    clients: [{
+      client_id: clientId,
+      token_endpoint_auth_method: "tls_client_auth",
+      tls_client_auth_subject_dn: subjectDn,
+      tls_client_certificate_bound_access_tokens: true,
+      grant_types: ["client_credentials"],
+      response_types: [],
+      redirect_uris: [],
+    }],
   };
 }
 
