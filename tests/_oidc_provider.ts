@@ -29,6 +29,8 @@ export { CookieJar } from "./e2e/_cookie_jar.ts";
 export {
   CLIENT_IDS,
   DEFAULT_ACCOUNT,
+  dpopRequiringNonces,
+  mtlsClientCredentials,
   REDIRECT_URI,
   RESOURCE,
   RESOURCE_SCOPE,

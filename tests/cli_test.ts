@@ -6,7 +6,12 @@ import assert from "node:assert/strict";
 import { type EmbeddedProvider, main } from "../src/cli/mod.ts";
 import { EMBEDDED_CLIENT_ID, startEmbeddedProvider } from "../tools/cli.ts";
 import { capture, json, type Run, run } from "./cli/_harness.ts";
-import { CLIENT_IDS, type OidcProviderHarness, startProvider } from "./_oidc_provider.ts";
+import {
+  CLIENT_IDS,
+  mtlsClientCredentials,
+  type OidcProviderHarness,
+  startProvider,
+} from "./_oidc_provider.ts";
 import { createFakeAs, type FakeFetchInit, startFakeAs } from "./_fake_as.ts";
 import { getPki } from "./_pki.ts";
 
@@ -530,21 +535,13 @@ Deno.test("client-credentials --ca sends every request through io.trustingFetch 
 
 Deno.test("client-credentials --cert --key --ca authenticates with tls_client_auth and gets a certificate-bound token", async () => {
   const pki = await getPki();
-  await using op = await startProvider({
-    tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca },
-    features: {
-      mTLS: { enabled: true, tlsClientAuth: true, certificateBoundAccessTokens: true },
-    },
-    clients: [{
-      client_id: "mtls-client",
-      token_endpoint_auth_method: "tls_client_auth",
-      tls_client_auth_subject_dn: "CN=ec",
-      tls_client_certificate_bound_access_tokens: true,
-      grant_types: ["client_credentials"],
-      response_types: [],
-      redirect_uris: [],
-    }],
-  });
+  await using op = await startProvider(
+    mtlsClientCredentials(
+      { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca },
+      "mtls-client",
+      "CN=ec",
+    ),
+  );
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/ca.pem`, pki.ca);

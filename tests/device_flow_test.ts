@@ -59,6 +59,15 @@ async function authorizationResponse(server: FakeAs): Promise<Response> {
   );
 }
 
+/** Requests a device authorization at `server` and processes its answer. */
+async function processAuthorization(server: FakeAs) {
+  return await processDeviceAuthorizationResponse(
+    server.as,
+    server.client,
+    await authorizationResponse(server),
+  );
+}
+
 // -- deviceAuthorizationRequest ---------------------------------------------------------------
 
 Deno.test("deviceAuthorizationRequest() posts the parameters with client authentication to the device authorization endpoint", async () => {
@@ -142,11 +151,7 @@ Deno.test("deviceAuthorizationRequest() refuses parameters that are not a parame
 
 Deno.test("processDeviceAuthorizationResponse() returns the fake server's device authorization response", async () => {
   const { server } = setup();
-  const result = await processDeviceAuthorizationResponse(
-    server.as,
-    server.client,
-    await authorizationResponse(server),
-  );
+  const result = await processAuthorization(server);
   assert.equal(typeof result.device_code, "string");
   assert.equal(result.user_code, "WDJB-MJHT");
   assert.equal(result.verification_uri, "https://as.example/device");
@@ -160,11 +165,7 @@ Deno.test("processDeviceAuthorizationResponse() accepts a response without the o
     "device_authorization",
     validBody({ verification_uri_complete: undefined, interval: undefined, extra: "kept" }),
   );
-  const result = await processDeviceAuthorizationResponse(
-    server.as,
-    server.client,
-    await authorizationResponse(server),
-  );
+  const result = await processAuthorization(server);
   assert.equal(result.interval, undefined);
   assert.equal(result.verification_uri_complete, undefined);
   assert.equal(result.extra, "kept");
@@ -203,12 +204,7 @@ for (const [what, overrides, attribute] of INVALID_BODIES) {
     const { server } = setup();
     server.override("device_authorization", validBody(overrides));
     const err = await assertOAuthError(
-      async () =>
-        processDeviceAuthorizationResponse(
-          server.as,
-          server.client,
-          await authorizationResponse(server),
-        ),
+      () => processAuthorization(server),
       OperationProcessingError,
       INVALID_RESPONSE,
       { attribute },
@@ -265,12 +261,7 @@ for (const refusal of AUTHORIZATION_REFUSALS) {
     const { server } = setup();
     server.override("device_authorization", await refusal.answer(server));
     const err = await assertOAuthError(
-      async () =>
-        processDeviceAuthorizationResponse(
-          server.as,
-          server.client,
-          await authorizationResponse(server),
-        ),
+      () => processAuthorization(server),
       refusal.error,
       refusal.code,
       refusal.cause,

@@ -48,6 +48,15 @@ async function processWith(
   );
 }
 
+/** Processes a refresh token response whose ID token has `claims` over the valid ones. */
+async function refreshWith(server: FakeAs, claims: Claims): Promise<oauth.TokenEndpointResponse> {
+  return await oauth.processRefreshTokenResponse(
+    server.as,
+    server.client,
+    await tokenResponse(server, await server.idToken(claims)),
+  );
+}
+
 /** An ID token staged on `server` that `processAuthorizationCodeResponse` must refuse. */
 interface Refusal {
   claims: Claims;
@@ -826,21 +835,12 @@ Deno.test("validateApplicationLevelSignature() accepts an ID token signed by the
 Deno.test("processRefreshTokenResponse() validates a refreshed ID token's iss and aud", async () => {
   const server = createFakeAs();
   await assertOAuthError(
-    async () =>
-      oauth.processRefreshTokenResponse(
-        server.as,
-        server.client,
-        await tokenResponse(server, await server.idToken({ iss: "https://evil.example" })),
-      ),
+    () => refreshWith(server, { iss: "https://evil.example" }),
     oauth.OperationProcessingError,
     oauth.JWT_CLAIM_COMPARISON,
     { claim: "iss" },
   );
-  const ok = await oauth.processRefreshTokenResponse(
-    server.as,
-    server.client,
-    await tokenResponse(server, await server.idToken({ nonce: "from-the-original-login" })),
-  );
+  const ok = await refreshWith(server, { nonce: "from-the-original-login" });
   assert.equal(oauth.getValidatedIdTokenClaims(ok)?.nonce, "from-the-original-login");
 });
 
@@ -968,12 +968,7 @@ Deno.test("processAuthorizationCodeResponse() refuses a negative auth_time even 
 Deno.test("processRefreshTokenResponse() refuses a negative auth_time in a refreshed ID token", async () => {
   const server = createFakeAs();
   await assertOAuthError(
-    async () =>
-      oauth.processRefreshTokenResponse(
-        server.as,
-        server.client,
-        await tokenResponse(server, await server.idToken({ auth_time: -86400 })),
-      ),
+    () => refreshWith(server, { auth_time: -86400 }),
     oauth.OperationProcessingError,
     oauth.INVALID_RESPONSE,
     { claim: "auth_time" },

@@ -8,7 +8,6 @@ import {
   allowInsecureRequests,
   type Client,
   ClientSecretBasic,
-  type ExportedJWKSCache,
   HTTP_REQUEST_FORBIDDEN,
   introspectionRequest,
   INVALID_RESPONSE,
@@ -34,6 +33,11 @@ import {
 import { createFakeAs, type FakeAs, startFakeAs } from "./_fake_as.ts";
 import { generateTestKey, type SigningKeyInput } from "./_keys.ts";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
+import {
+  assertJwksFetchedAsRequested,
+  assertSignatureLeftOpen,
+  requestOnlyOptions,
+} from "./_jwks_io.ts";
 
 const JWT_TYPE = "application/token-introspection+jwt";
 
@@ -571,36 +575,23 @@ Deno.test("processIntrospectionResponse() fetches the JWKS with the options of t
   // has no socket: a JWKS fetch with the global fetch would fail.
   const { server } = setup();
   await serveJwt(server);
-  const signalled: string[] = [];
+  const { options, signalled } = requestOnlyOptions(server);
   const response = await introspectionRequest(
     server.as,
     server.client,
     // Its Authorization header is meant for the introspection endpoint only.
     ClientSecretBasic(server.clientSecret),
     "the-token",
-    {
-      ...server.options,
-      requestJwtResponse: true,
-      headers: { "x-trace": "t-1" },
-      signal: (url: string) => {
-        signalled.push(url);
-        return AbortSignal.timeout(10_000);
-      },
-    },
+    { ...options, requestJwtResponse: true },
   );
   const result = await processIntrospectionResponse(server.as, server.client, response);
   assert.equal(result.active, true);
-  const [jwks, ...more] = server.requestsTo("jwks");
-  assert.equal(more.length, 0);
-  assert.equal(jwks!.headers.get("x-trace"), "t-1");
-  assert.equal(jwks!.headers.get("authorization"), null, "the endpoint's credential stays there");
-  assert.deepEqual(signalled, [server.as.introspection_endpoint, server.as.jwks_uri]);
-  const cache = {};
-  await validateApplicationLevelSignature(server.as, response, {
-    ...server.options,
-    [jwksCache]: cache,
-  });
-  assert.deepEqual((cache as ExportedJWKSCache).jwks, server.jwks);
+  await assertJwksFetchedAsRequested(
+    server,
+    response,
+    server.as.introspection_endpoint,
+    signalled,
+  );
 });
 
 Deno.test("processIntrospectionResponse() refuses a bad signature when the options are given to the request only", async () => {
@@ -618,17 +609,14 @@ Deno.test("processIntrospectionResponse() refuses a bad signature when the optio
 Deno.test("processIntrospectionResponse() fetches an http: jwks_uri only when the request allowed insecure requests", async () => {
   await using server = await startFakeAs();
   const client = { ...server.client, introspection_signed_response_alg: "ES256" };
-  const auth = ClientSecretBasic(server.clientSecret);
-  const response = await introspectionRequest(server.as, client, auth, "t", server.options);
+  const response = await introspect(server, client);
   assert.equal((await processIntrospectionResponse(server.as, client, response)).active, true);
   assert.equal(server.requestsTo("jwks").length, 1);
-  const again = await introspectionRequest(server.as, client, auth, "t", server.options);
   await assertOAuthError(
-    () =>
-      processIntrospectionResponse(server.as, client, again, {
-        [allowInsecureRequests]: false,
-        [jwksCache]: {},
-      }),
+    processIntrospectionResponse(server.as, client, await introspect(server, client), {
+      [allowInsecureRequests]: false,
+      [jwksCache]: {},
+    }),
     OperationProcessingError,
     HTTP_REQUEST_FORBIDDEN,
   );
@@ -639,15 +627,12 @@ Deno.test("left open: processIntrospectionResponse() makes no request for a resp
   const impostor = await generateTestKey("ES256", server.key.kid);
   // A test suite's Response, signed by a key the server does not have.
   const jwt = await server.sign(jwtClaims(server), { typ: "token-introspection+jwt" }, impostor);
-  const response = server.jwtResponse(jwt, JWT_TYPE);
-  const result = await processIntrospectionResponse(server.as, server.client, response);
-  assert.equal(result.active, true);
-  assert.equal(server.requests.length, 0, "no network I/O");
-  await assertOAuthError(
-    () => validateApplicationLevelSignature(server.as, response, server.options),
-    OperationProcessingError,
-    INVALID_RESPONSE,
-  );
+  await assertSignatureLeftOpen(server, server.jwtResponse(jwt, JWT_TYPE), async (response) => {
+    assert.equal(
+      (await processIntrospectionResponse(server.as, server.client, response)).active,
+      true,
+    );
+  });
   // The claims are still checked without the network.
   const foreign = await server.sign(
     jwtClaims(server, { aud: "someone-else" }),

@@ -19,6 +19,12 @@ function recorder(respond?: (url: string, init: Init) => Response) {
   return { calls, options: { [oauth.customFetch]: fetch } };
 }
 
+/** A plain GET of `RS` with the access token "at", answered by `respond`. */
+function getResource(respond: () => Response): Promise<Response> {
+  const { options } = recorder(respond);
+  return oauth.protectedResourceRequest("at", "GET", RS, undefined, undefined, options);
+}
+
 async function sha256b64u(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return btoa(String.fromCharCode(...new Uint8Array(digest)))
@@ -228,19 +234,11 @@ Deno.test("protectedResourceRequest() throws WWWAuthenticateChallengeError when 
 });
 
 Deno.test("protectedResourceRequest() returns a response whose WWW-Authenticate header is malformed, as oauth4webapi does", async () => {
-  const fetcher = recorder(() =>
+  const response = await getResource(() =>
     new Response("denied", {
       status: 401,
       headers: { "www-authenticate": 'Bearer realm="unterminated' },
     })
-  );
-  const response = await oauth.protectedResourceRequest(
-    "at",
-    "GET",
-    RS,
-    undefined,
-    undefined,
-    fetcher.options,
   );
   assert.equal(response.status, 401);
   assert.equal(await response.text(), "denied");
@@ -248,15 +246,7 @@ Deno.test("protectedResourceRequest() returns a response whose WWW-Authenticate 
 
 Deno.test("protectedResourceRequest() returns responses without a challenge as they are, whatever the status", async () => {
   for (const status of [200, 403, 404, 500]) {
-    const fetcher = recorder(() => new Response(`status ${status}`, { status }));
-    const response = await oauth.protectedResourceRequest(
-      "at",
-      "GET",
-      RS,
-      undefined,
-      undefined,
-      fetcher.options,
-    );
+    const response = await getResource(() => new Response(`status ${status}`, { status }));
     assert.equal(response.status, status);
     assert.equal(await response.text(), `status ${status}`);
   }

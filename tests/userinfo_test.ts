@@ -12,9 +12,15 @@ import {
   type FakeAs,
   json,
   jwtResponse,
+  now,
   oauthError,
   startFakeAs,
 } from "./_fake_as.ts";
+import {
+  assertJwksFetchedAsRequested,
+  assertSignatureLeftOpen,
+  requestOnlyOptions,
+} from "./_jwks_io.ts";
 import { generateTestKey } from "./_keys.ts";
 
 const SIGNED: oauth.Client = { client_id: "client", userinfo_signed_response_alg: "ES256" };
@@ -47,6 +53,28 @@ async function signedResponse(
   return jwtResponse(await server.sign(userinfoClaims(server, overrides), header, key));
 }
 
+/** `processUserInfoResponse()` for the SIGNED client, expecting the subject "user-1". */
+function processSigned(
+  server: FakeAs,
+  response: Response,
+  options?: Parameters<typeof oauth.processUserInfoResponse>[4],
+): Promise<oauth.UserInfoResponse> {
+  return oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response, options);
+}
+
+/** `userInfoRequest()` for the SIGNED client with the access token "at-1". */
+function requestSigned(
+  server: FakeAs,
+  options: oauth.UserInfoRequestOptions = server.options,
+): Promise<Response> {
+  return oauth.userInfoRequest(server.as, SIGNED, "at-1", options);
+}
+
+/** A key with the kid of the server's key that the server's JWKS does not have. */
+function impostor(server: FakeAs) {
+  return generateTestKey("ES256", server.key.kid);
+}
+
 // --- userInfoRequest() ----------------------------------------------------------------------------
 
 Deno.test("userInfoRequest() sends a GET with a Bearer token accepting JSON to userinfo_endpoint", async () => {
@@ -71,15 +99,9 @@ Deno.test("userInfoRequest() sends a GET with a Bearer token accepting JSON to u
 
 Deno.test("userInfoRequest() accepts application/jwt when userinfo_signed_response_alg is set", async () => {
   const server = createFakeAs({ client: SIGNED });
-  const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", server.options);
+  const response = await requestSigned(server);
   assert.equal(server.lastRequest("userinfo")!.headers.get("accept"), "application/jwt");
-  const userinfo = await oauth.processUserInfoResponse(
-    server.as,
-    SIGNED,
-    "user-1",
-    response,
-    server.options,
-  );
+  const userinfo = await processSigned(server, response, server.options);
   assert.equal(userinfo.sub, "user-1");
   assert.equal(server.requestsTo("jwks").length, 1, "the signature was verified");
 });
@@ -336,7 +358,7 @@ Deno.test("processUserInfoResponse() refuses a non-200 status without an error b
 Deno.test("processUserInfoResponse() refuses unsigned JSON when a signed response is registered", async () => {
   const server = createFakeAs({ client: SIGNED });
   await assertOAuthError(
-    () => oauth.processUserInfoResponse(server.as, SIGNED, "user-1", json({ sub: "user-1" })),
+    processSigned(server, json({ sub: "user-1" })),
     oauth.OperationProcessingError,
     oauth.JWT_USERINFO_EXPECTED,
   );
@@ -373,7 +395,7 @@ Deno.test("processUserInfoResponse() accepts a signed response after verifying i
   const server = createFakeAs({ client: SIGNED });
   const response = await signedResponse(server);
   const cache = {};
-  const userinfo = await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response, {
+  const userinfo = await processSigned(server, response, {
     ...server.options,
     [oauth.jwksCache]: cache,
   });
@@ -387,40 +409,90 @@ Deno.test("processUserInfoResponse() accepts a signed response after verifying i
   });
 });
 
-Deno.test("processUserInfoResponse() refuses a signed response whose signature does not verify", async () => {
-  const server = createFakeAs({ client: SIGNED });
-  const impostor = await generateTestKey("ES256", server.key.kid);
-  await assertOAuthError(
-    async () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        await signedResponse(server, {}, {}, impostor),
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { alg: "ES256", kid: server.key.kid },
-  );
-});
+/** A signed response SIGNED's processing refuses: how it differs from a valid one, and the error. */
+interface SignedRefusal {
+  /** Claim overrides (`undefined` deletes). */
+  claims?: Record<string, unknown>;
+  /** The signing key when not the server's ES256 key: another of its algs, or a key it lacks. */
+  key?: "RS256" | ((server: FakeAs) => ReturnType<typeof generateTestKey>);
+  /** The `code` of the `OperationProcessingError`. */
+  code: string;
+  /** The members its `cause` must have. */
+  cause?: Record<string, unknown> | ((server: FakeAs) => Record<string, unknown>);
+  /** Refused before the JWKS is fetched. */
+  noJwksFetch?: true;
+}
 
-Deno.test("processUserInfoResponse() refuses a signed response from a key the JWKS does not have", async () => {
-  const server = createFakeAs({ client: SIGNED });
-  const stranger = await generateTestKey("ES256", "unknown-kid");
-  await assertOAuthError(
-    async () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        await signedResponse(server, {}, {}, stranger),
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.KEY_SELECTION,
-  );
-});
+/** Each test's name (after `processUserInfoResponse() `) and the responses it refuses in turn. */
+const SIGNED_REFUSALS: Record<string, SignedRefusal[]> = {
+  "refuses a signed response whose signature does not verify": [{
+    key: impostor,
+    code: oauth.INVALID_RESPONSE,
+    cause: (server) => ({ alg: "ES256", kid: server.key.kid }),
+  }],
+  "refuses a signed response from a key the JWKS does not have": [{
+    key: () => generateTestKey("ES256", "unknown-kid"),
+    code: oauth.KEY_SELECTION,
+  }],
+  "refuses a signed response in an alg other than the registered one": [{
+    key: "RS256",
+    code: oauth.INVALID_RESPONSE,
+    cause: { expected: ["ES256"] },
+    noJwksFetch: true,
+  }],
+  "refuses a signed response issued for another client": ["someone-else", [
+    "someone-else",
+    "third",
+  ]].map((aud) => ({
+    claims: { aud },
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: { claim: "aud", expected: "client" },
+  })),
+  "refuses a signed response from another issuer": [{
+    claims: { iss: "https://evil.example" },
+    code: oauth.JWT_CLAIM_COMPARISON,
+    cause: (server) => ({ claim: "iss", expected: server.issuer }),
+  }],
+  "requires iss and aud in a signed response": ["iss", "aud"].map((claim) => ({
+    claims: { [claim]: undefined },
+    code: oauth.INVALID_RESPONSE,
+    cause: { claim },
+  })),
+  "refuses an expired signed response": [{
+    claims: { exp: now() - 3600 },
+    code: oauth.JWT_TIMESTAMP_CHECK,
+    cause: { claim: "exp" },
+  }],
+  "compares the sub of a signed response too": [
+    {
+      claims: { sub: "user-2" },
+      code: oauth.JSON_ATTRIBUTE_COMPARISON,
+      cause: { attribute: "sub", expected: "user-1" },
+    },
+    { claims: { sub: undefined }, code: oauth.INVALID_RESPONSE },
+  ],
+};
+
+for (const [name, refusals] of Object.entries(SIGNED_REFUSALS)) {
+  Deno.test(`processUserInfoResponse() ${name}`, async () => {
+    const server = createFakeAs({ client: SIGNED });
+    for (const { claims, key, code, cause, noJwksFetch } of refusals) {
+      const response = await signedResponse(
+        server,
+        claims,
+        {},
+        typeof key === "function" ? await key(server) : key,
+      );
+      await assertOAuthError(
+        processSigned(server, response, server.options),
+        oauth.OperationProcessingError,
+        code,
+        typeof cause === "function" ? cause(server) : cause,
+      );
+      if (noJwksFetch) assert.equal(server.requestsTo("jwks").length, 0);
+    }
+  });
+}
 
 Deno.test("processUserInfoResponse() refuses a signed response when neither client nor server names an alg", async () => {
   const server = createFakeAs({ metadata: { userinfo_signing_alg_values_supported: undefined } });
@@ -453,159 +525,27 @@ Deno.test("processUserInfoResponse() accepts a signed response in an alg the ser
   assert.equal(server.requestsTo("jwks").length, 1);
 });
 
-Deno.test("processUserInfoResponse() refuses a signed response in an alg other than the registered one", async () => {
-  const server = createFakeAs({ client: SIGNED });
-  await assertOAuthError(
-    async () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        await signedResponse(server, {}, {}, "RS256"),
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-    { expected: ["ES256"] },
-  );
-  assert.equal(server.requestsTo("jwks").length, 0);
-});
-
 Deno.test("processUserInfoResponse() refuses an unsecured alg none userinfo JWT", async () => {
   const server = createFakeAs({ client: SIGNED });
   const jwt = await server.signWith({ alg: "none" }, JSON.stringify(userinfoClaims(server)));
   await assertOAuthError(
-    () =>
-      oauth.processUserInfoResponse(server.as, SIGNED, "user-1", jwtResponse(jwt), server.options),
+    processSigned(server, jwtResponse(jwt), server.options),
     oauth.UnsupportedOperationError,
     oauth.UNSUPPORTED_OPERATION,
   );
 });
 
-Deno.test("processUserInfoResponse() refuses a signed response issued for another client", async () => {
-  const server = createFakeAs({ client: SIGNED });
-  for (const aud of ["someone-else", ["someone-else", "third"]]) {
-    await assertOAuthError(
-      async () =>
-        oauth.processUserInfoResponse(
-          server.as,
-          SIGNED,
-          "user-1",
-          await signedResponse(server, { aud }),
-          server.options,
-        ),
-      oauth.OperationProcessingError,
-      oauth.JWT_CLAIM_COMPARISON,
-      { claim: "aud", expected: "client" },
-    );
-  }
-});
-
 Deno.test("processUserInfoResponse() accepts an aud array that includes the client", async () => {
   const server = createFakeAs({ client: SIGNED });
-  const userinfo = await oauth.processUserInfoResponse(
-    server.as,
-    SIGNED,
-    "user-1",
-    await signedResponse(server, { aud: ["other-api", "client"] }),
-    server.options,
-  );
+  const response = await signedResponse(server, { aud: ["other-api", "client"] });
+  const userinfo = await processSigned(server, response, server.options);
   assert.deepEqual(userinfo.aud, ["other-api", "client"]);
-});
-
-Deno.test("processUserInfoResponse() refuses a signed response from another issuer", async () => {
-  const server = createFakeAs({ client: SIGNED });
-  await assertOAuthError(
-    async () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        await signedResponse(server, { iss: "https://evil.example" }),
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.JWT_CLAIM_COMPARISON,
-    { claim: "iss", expected: server.issuer },
-  );
-});
-
-Deno.test("processUserInfoResponse() requires iss and aud in a signed response", async () => {
-  const server = createFakeAs({ client: SIGNED });
-  for (const claim of ["iss", "aud"]) {
-    await assertOAuthError(
-      async () =>
-        oauth.processUserInfoResponse(
-          server.as,
-          SIGNED,
-          "user-1",
-          await signedResponse(server, { [claim]: undefined }),
-          server.options,
-        ),
-      oauth.OperationProcessingError,
-      oauth.INVALID_RESPONSE,
-      { claim },
-    );
-  }
-});
-
-Deno.test("processUserInfoResponse() refuses an expired signed response", async () => {
-  const server = createFakeAs({ client: SIGNED });
-  await assertOAuthError(
-    async () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        await signedResponse(server, { exp: server.now() - 3600 }),
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.JWT_TIMESTAMP_CHECK,
-    { claim: "exp" },
-  );
-});
-
-Deno.test("processUserInfoResponse() compares the sub of a signed response too", async () => {
-  const server = createFakeAs({ client: SIGNED });
-  await assertOAuthError(
-    async () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        await signedResponse(server, { sub: "user-2" }),
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.JSON_ATTRIBUTE_COMPARISON,
-    { attribute: "sub", expected: "user-1" },
-  );
-  await assertOAuthError(
-    async () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        await signedResponse(server, { sub: undefined }),
-        server.options,
-      ),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-  );
 });
 
 Deno.test("processUserInfoResponse() refuses an encrypted response without jweDecrypt", async () => {
   const server = createFakeAs({ client: SIGNED });
   await assertOAuthError(
-    () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        jwtResponse("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d"),
-        server.options,
-      ),
+    processSigned(server, jwtResponse("eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d"), server.options),
     oauth.UnsupportedOperationError,
     oauth.UNSUPPORTED_OPERATION,
   );
@@ -616,19 +556,13 @@ Deno.test("processUserInfoResponse() decrypts with jweDecrypt and then verifies 
   const jwe = "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d";
   const inner = await server.sign(userinfoClaims(server));
   const seen: string[] = [];
-  const userinfo = await oauth.processUserInfoResponse(
-    server.as,
-    SIGNED,
-    "user-1",
-    jwtResponse(jwe),
-    {
-      ...server.options,
-      [oauth.jweDecrypt]: (value) => {
-        seen.push(value);
-        return Promise.resolve(inner);
-      },
+  const userinfo = await processSigned(server, jwtResponse(jwe), {
+    ...server.options,
+    [oauth.jweDecrypt]: (value) => {
+      seen.push(value);
+      return Promise.resolve(inner);
     },
-  );
+  });
   assert.deepEqual(seen, [jwe]);
   assert.equal(userinfo.sub, "user-1");
   assert.equal(server.requestsTo("jwks").length, 1);
@@ -636,55 +570,26 @@ Deno.test("processUserInfoResponse() decrypts with jweDecrypt and then verifies 
 
 // --- signed responses: no hidden network I/O (issue 16 item 2) ----------------------------------
 
-/** The options openid-client gives `userInfoRequest()`; it gives none to the processor. */
-function requestOptions(server: FakeAs, signalled: string[]): oauth.UserInfoRequestOptions {
-  return {
-    ...server.options,
-    headers: { "x-trace": "t-1" },
-    signal: (url: string) => {
-      signalled.push(url);
-      return AbortSignal.timeout(10_000);
-    },
-  };
-}
-
 Deno.test("processUserInfoResponse() fetches the JWKS with the options of the userInfoRequest() that produced the response", async () => {
-  // openid-client's call pattern: options to the request, none to the processor. The fake server
-  // has no socket: a JWKS fetch with the global fetch would fail.
+  // openid-client's call pattern: options to the request, none to the processor.
   const server = createFakeAs({ client: SIGNED });
-  const signalled: string[] = [];
-  const response = await oauth.userInfoRequest(
-    server.as,
-    SIGNED,
-    "at-1",
-    requestOptions(server, signalled),
+  const { options, signalled } = requestOnlyOptions(server);
+  const response = await requestSigned(server, options);
+  assert.equal((await processSigned(server, response)).sub, "user-1");
+  await assertJwksFetchedAsRequested(
+    server,
+    response,
+    server.as.userinfo_endpoint,
+    signalled,
   );
-  const userinfo = await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response);
-  assert.equal(userinfo.sub, "user-1");
-  const [jwks, ...more] = server.requestsTo("jwks");
-  assert.equal(more.length, 0);
-  assert.equal(jwks!.headers.get("x-trace"), "t-1", "the request's headers");
-  assert.equal(jwks!.headers.get("authorization"), null, "never the access token");
-  assert.deepEqual(signalled, [server.as.userinfo_endpoint, server.as.jwks_uri]);
-  // openid-client then calls validateApplicationLevelSignature() with its options and cache.
-  const cache = {};
-  await oauth.validateApplicationLevelSignature(server.as, response, {
-    ...server.options,
-    [oauth.jwksCache]: cache,
-  });
-  assert.deepEqual((cache as oauth.ExportedJWKSCache).jwks, server.jwks);
 });
 
 Deno.test("processUserInfoResponse() refuses a bad signature when the options are given to the request only", async () => {
   const server = createFakeAs({ client: SIGNED });
-  const impostor = await generateTestKey("ES256", server.key.kid);
-  server.override(
-    "userinfo",
-    jwtResponse(await server.sign(userinfoClaims(server), {}, impostor)),
-  );
-  const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", server.options);
+  server.override("userinfo", await signedResponse(server, {}, {}, await impostor(server)));
+  const response = await requestSigned(server);
   await assertOAuthError(
-    () => oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response),
+    processSigned(server, response),
     oauth.OperationProcessingError,
     oauth.INVALID_RESPONSE,
   );
@@ -694,18 +599,15 @@ Deno.test("processUserInfoResponse() refuses a bad signature when the options ar
 Deno.test("processUserInfoResponse() fetches an http: jwks_uri when the request allowed insecure requests", async () => {
   await using server = await startFakeAs({ client: SIGNED });
   assert.equal(new URL(server.as.jwks_uri).protocol, "http:");
-  const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", server.options);
-  const userinfo = await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response);
+  const userinfo = await processSigned(server, await requestSigned(server));
   assert.equal(userinfo.sub, "user-1");
   assert.equal(server.requestsTo("jwks").length, 1);
   // An [allowInsecureRequests]: false given to the processor wins, and refuses the http: fetch.
-  const again = await oauth.userInfoRequest(server.as, SIGNED, "at-1", server.options);
   await assertOAuthError(
-    () =>
-      oauth.processUserInfoResponse(server.as, SIGNED, "user-1", again, {
-        [oauth.allowInsecureRequests]: false,
-        [oauth.jwksCache]: {},
-      }),
+    processSigned(server, await requestSigned(server), {
+      [oauth.allowInsecureRequests]: false,
+      [oauth.jwksCache]: {},
+    }),
     oauth.OperationProcessingError,
     oauth.HTTP_REQUEST_FORBIDDEN,
   );
@@ -713,26 +615,14 @@ Deno.test("processUserInfoResponse() fetches an http: jwks_uri when the request 
 
 Deno.test("left open: processUserInfoResponse() makes no request for a response it did not see requested, and leaves its signature to validateApplicationLevelSignature()", async () => {
   const server = createFakeAs({ client: SIGNED });
-  const impostor = await generateTestKey("ES256", server.key.kid);
   // A test suite's Response, signed by a key the server does not have.
-  const response = await signedResponse(server, {}, {}, impostor);
-  const userinfo = await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response);
-  assert.equal(userinfo.sub, "user-1");
-  assert.equal(server.requests.length, 0, "no network I/O");
-  await assertOAuthError(
-    () => oauth.validateApplicationLevelSignature(server.as, response, server.options),
-    oauth.OperationProcessingError,
-    oauth.INVALID_RESPONSE,
-  );
+  const response = await signedResponse(server, {}, {}, await impostor(server));
+  await assertSignatureLeftOpen(server, response, async (response) => {
+    assert.equal((await processSigned(server, response)).sub, "user-1");
+  });
   // The claims are still checked without the network.
   await assertOAuthError(
-    async () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        await signedResponse(server, { iss: "https://evil.example" }),
-      ),
+    processSigned(server, await signedResponse(server, { iss: "https://evil.example" })),
     oauth.OperationProcessingError,
     oauth.JWT_CLAIM_COMPARISON,
     { claim: "iss" },
@@ -742,28 +632,12 @@ Deno.test("left open: processUserInfoResponse() makes no request for a response 
 
 Deno.test("processUserInfoResponse() verifies a built response when it is given a [jwksCache], without fetching a cached JWKS", async () => {
   const server = createFakeAs({ client: SIGNED });
-  const cache: oauth.ExportedJWKSCache = {
-    jwks: structuredClone(server.jwks),
-    uat: Math.floor(Date.now() / 1000),
+  const options = {
+    [oauth.jwksCache]: { jwks: structuredClone(server.jwks), uat: now() },
   };
-  const userinfo = await oauth.processUserInfoResponse(
-    server.as,
-    SIGNED,
-    "user-1",
-    await signedResponse(server),
-    { [oauth.jwksCache]: cache },
-  );
-  assert.equal(userinfo.sub, "user-1");
-  const impostor = await generateTestKey("ES256", server.key.kid);
+  assert.equal((await processSigned(server, await signedResponse(server), options)).sub, "user-1");
   await assertOAuthError(
-    async () =>
-      oauth.processUserInfoResponse(
-        server.as,
-        SIGNED,
-        "user-1",
-        await signedResponse(server, {}, {}, impostor),
-        { [oauth.jwksCache]: cache },
-      ),
+    processSigned(server, await signedResponse(server, {}, {}, await impostor(server)), options),
     oauth.OperationProcessingError,
     oauth.INVALID_RESPONSE,
   );
@@ -772,12 +646,12 @@ Deno.test("processUserInfoResponse() verifies a built response when it is given 
 
 Deno.test("processUserInfoResponse() options override the request's for the JWKS fetch", async () => {
   const server = createFakeAs({ client: SIGNED });
-  const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", {
+  const response = await requestSigned(server, {
     ...server.options,
     headers: { "x-trace": "from-the-request" },
   });
   const seen: string[] = [];
-  await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response, {
+  await processSigned(server, response, {
     [oauth.customFetch]: (url: string, init: oauth.CustomFetchOptions<"GET", undefined>) => {
       seen.push(url);
       return server.fetch(url, init);
@@ -793,10 +667,7 @@ Deno.test("processUserInfoResponse() uses a [jwksCache] that was passed along to
   const server = createFakeAs({ client: SIGNED });
   const cache = {};
   const options = { ...server.options, [oauth.jwksCache]: cache };
-  for (let i = 0; i < 2; i++) {
-    const response = await oauth.userInfoRequest(server.as, SIGNED, "at-1", options);
-    await oauth.processUserInfoResponse(server.as, SIGNED, "user-1", response);
-  }
+  for (let i = 0; i < 2; i++) await processSigned(server, await requestSigned(server, options));
   assert.equal(server.requestsTo("jwks").length, 1);
   assert.deepEqual((cache as oauth.ExportedJWKSCache).jwks, server.jwks);
 });

@@ -27,6 +27,7 @@
 import {
   CLIENT_IDS,
   type ClientMetadata,
+  mtlsClientCredentials,
   type OidcProviderHarness,
   RESOURCE,
   RESOURCE_SCOPE,
@@ -111,20 +112,12 @@ export async function startLocalProvider(
     started.push(op);
     const pki = await getPki();
     const mtls = await startProvider({
+      ...mtlsClientCredentials(
+        { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca },
+        MTLS_CLIENT_ID,
+        "CN=ec",
+      ),
       port: port === 0 ? 0 : port + 1,
-      tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca },
-      features: {
-        mTLS: { enabled: true, tlsClientAuth: true, certificateBoundAccessTokens: true },
-      },
-      clients: [{
-        client_id: MTLS_CLIENT_ID,
-        token_endpoint_auth_method: "tls_client_auth",
-        tls_client_auth_subject_dn: "CN=ec",
-        tls_client_certificate_bound_access_tokens: true,
-        grant_types: ["client_credentials"],
-        response_types: [],
-        redirect_uris: [],
-      }],
     });
     started.push(mtls);
 

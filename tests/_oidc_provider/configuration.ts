@@ -7,6 +7,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import type { TLSSocket } from "node:tls";
 import { randomSecret, type SigningKeys } from "./keys.ts";
 import { certificateSubjectMatches, peerCertificatePem } from "./mtls.ts";
@@ -18,6 +19,7 @@ import type {
   Json,
   ResourceServerInfo,
   StartProviderOptions,
+  TlsOptions,
 } from "./types.ts";
 
 /** The redirect URI registered for every built-in client. Nothing listens there. */
@@ -34,6 +36,54 @@ export const CLIENT_IDS = {
   public: "public-client",
   privateKeyJwt: "private-key-jwt-client",
 } as const;
+
+/**
+ * `features` that turn DPoP on and require a nonce in every proof, so the first proof at each
+ * endpoint is answered with `use_dpop_nonce` (RFC 9449 §8, §9).
+ *
+ * @returns The `features` to pass to `startProvider()` (they merge with others).
+ */
+export function dpopRequiringNonces(): Json {
+  return {
+    dPoP: {
+      enabled: true,
+      nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))),
+      requireNonce: () => true,
+    },
+  };
+}
+
+/**
+ * Options of `startProvider()` for mutual TLS (RFC 8705): https with `tls`, and one client that
+ * authenticates with its certificate (`tls_client_auth`, subject `subjectDn`) and gets
+ * certificate-bound access tokens by client credentials.
+ *
+ * @param tls The server certificate and key, and the CA of client certificates.
+ * @param clientId The client.
+ * @param subjectDn The subject DN of its certificate, e.g. `CN=ec`.
+ * @returns The options (add `port` and the like).
+ */
+export function mtlsClientCredentials(
+  tls: TlsOptions,
+  clientId: string,
+  subjectDn: string,
+): StartProviderOptions {
+  return {
+    tls,
+    features: {
+      mTLS: { enabled: true, tlsClientAuth: true, certificateBoundAccessTokens: true },
+    },
+    clients: [{
+      client_id: clientId,
+      token_endpoint_auth_method: "tls_client_auth",
+      tls_client_auth_subject_dn: subjectDn,
+      tls_client_certificate_bound_access_tokens: true,
+      grant_types: ["client_credentials"],
+      response_types: [],
+      redirect_uris: [],
+    }],
+  };
+}
 
 const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const CIBA_GRANT = "urn:openid:params:grant-type:ciba";

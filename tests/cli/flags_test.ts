@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createFakeAs, type FakeAs, type FakeFetchInit } from "../_fake_as.ts";
-import { capture, json, run } from "./_harness.ts";
+import { capture, type Captured, json, run } from "./_harness.ts";
 import { main } from "../../src/cli/mod.ts";
 
 /** CliIo that sends every request to the fake server. */
@@ -14,22 +14,47 @@ function via(server: FakeAs) {
   return { fetch: (url: string, init: RequestInit) => server.fetch(url, init as FakeFetchInit) };
 }
 
-/** client-credentials at the fake server with its client, the secret in $S. */
-function clientCredentials(server: FakeAs, extra: string[] = []) {
-  return run(
-    [
-      "client-credentials",
-      "--issuer",
-      server.issuer,
-      "--client-id",
-      server.client.client_id,
-      "--client-secret-env",
-      "S",
-      ...extra,
-    ],
-    { S: server.clientSecret },
-    via(server),
-  );
+/** The flags of the fake server's issuer and client, the secret in $S. */
+function clientFlags(server: FakeAs): string[] {
+  return [
+    "--issuer",
+    server.issuer,
+    "--client-id",
+    server.client.client_id,
+    "--client-secret-env",
+    "S",
+  ];
+}
+
+/** client-credentials at the fake server with its client; $S is its secret unless `env` says. */
+function clientCredentials(
+  server: FakeAs,
+  extra: string[] = [],
+  env: Record<string, string> = { S: server.clientSecret },
+) {
+  return run(["client-credentials", ...clientFlags(server), ...extra], env, via(server));
+}
+
+/**
+ * `login ARGS` with the fake server as the browser, $S its client secret: waits for the printed
+ * authorization URL, has the fake server answer it, gives both to `inspect`, then delivers the
+ * redirect to the CLI's loopback listener (200) and waits for exit code 0.
+ */
+async function login(
+  server: FakeAs,
+  args: string[],
+  inspect: (authorizationUrl: URL, callback: URL, captured: Captured) => unknown = () => {},
+): Promise<Captured> {
+  const captured = capture({ S: server.clientSecret }, via(server));
+  const running = main(["login", ...args], captured.io);
+  const [, printed] = await captured.waitFor(/^ {2}(https:\/\/\S+)$/m);
+  const authorizationUrl = new URL(printed!);
+  const redirect = await server.fetch(authorizationUrl.href, { redirect: "manual" });
+  const callback = new URL(redirect.headers.get("location")!);
+  await inspect(authorizationUrl, callback, captured);
+  assert.equal(await captured.deliver(callback), 200);
+  assert.equal(await running, 0, captured.stderr);
+  return captured;
 }
 
 function b64url(value: unknown): string {
@@ -136,12 +161,7 @@ Deno.test("--param: parameters the command sets are refused before any request; 
   const exchange = await run(
     [
       "token-exchange",
-      "--issuer",
-      server.issuer,
-      "--client-id",
-      server.client.client_id,
-      "--client-secret-env",
-      "S",
+      ...clientFlags(server),
       "--param",
       "subject_token_type=urn:example:custom",
       "subject",
@@ -193,9 +213,7 @@ Deno.test("endpoint flags describe a server without discovery (GitHub-style OAut
     const { id_token: _idToken, ...tokens } = await (await next()).json();
     return tokens;
   });
-  const captured = capture({}, via(server));
-  const running = main([
-    "login",
+  const captured = await login(server, [
     "--authorization-endpoint",
     `${server.issuer}/authorize`,
     "--token-endpoint",
@@ -206,13 +224,7 @@ Deno.test("endpoint flags describe a server without discovery (GitHub-style OAut
     "S",
     "--no-browser",
     "--json",
-  ], { ...captured.io, env: (name) => (name === "S" ? server.clientSecret : undefined) });
-  const [, printed] = await captured.waitFor(/^ {2}(https:\/\/\S+)$/m);
-  const authorizationUrl = new URL(printed!);
-  assert.equal(authorizationUrl.searchParams.get("scope"), null);
-  const redirect = await server.fetch(authorizationUrl.href, { redirect: "manual" });
-  assert.equal(await captured.deliver(new URL(redirect.headers.get("location")!)), 200);
-  assert.equal(await running, 0, captured.stderr);
+  ], (authorizationUrl) => assert.equal(authorizationUrl.searchParams.get("scope"), null));
   assert.equal(typeof JSON.parse(captured.stdout).access_token, "string");
   assert.deepEqual(captured.opened, [], "--no-browser");
 
@@ -238,21 +250,7 @@ Deno.test("an http: endpoint in https metadata is refused with the URL and --all
 
 Deno.test("an OAuth error response names the status and URL, and the next step", async () => {
   const server = createFakeAs();
-  const result = await run(
-    [
-      "client-credentials",
-      "--issuer",
-      server.issuer,
-      "--client-id",
-      server.client.client_id,
-      "--client-secret-env",
-      "S",
-      "--auth",
-      "post",
-    ],
-    { S: "wrong-secret-value" },
-    via(server),
-  );
+  const result = await clientCredentials(server, ["--auth", "post"], { S: "wrong-secret-value" });
   assert.equal(result.code, 3);
   assert.match(
     result.stderr,
@@ -272,30 +270,18 @@ Deno.test("login listens where --redirect-uri says and sends it as written; a po
     [["--param", "redirect_uri=http://127.0.0.1:80/cb"], 80, "127.0.0.1", "http://127.0.0.1:80/cb"],
   ];
   for (const [flags, port, hostname, sent] of cases) {
-    const captured = capture({}, via(server));
-    const running = main([
-      "login",
-      "--issuer",
-      server.issuer,
-      "--client-id",
-      server.client.client_id,
-      "--client-secret-env",
-      "S",
-      "--json",
-      ...flags,
-    ], { ...captured.io, env: (name) => (name === "S" ? server.clientSecret : undefined) });
-    const [, printed] = await captured.waitFor(/^ {2}(https:\/\/\S+)$/m);
-    const authorizationUrl = new URL(printed!);
-    assert.equal(authorizationUrl.searchParams.get("redirect_uri"), sent, flags.join(" "));
-    assert.deepEqual([captured.listenedOn, captured.hostnames], [[port], [hostname]]);
-    assert.deepEqual(captured.opened, [authorizationUrl.href], "the browser opens the URL");
-    const redirect = await server.fetch(authorizationUrl.href, { redirect: "manual" });
-    const callback = new URL(redirect.headers.get("location")!);
-    const elsewhere = new URL(callback);
-    elsewhere.pathname = "/callback-not";
-    assert.equal(await captured.deliver(elsewhere), 404);
-    assert.equal(await captured.deliver(callback), 200);
-    assert.equal(await running, 0, captured.stderr);
+    await login(
+      server,
+      [...clientFlags(server), "--json", ...flags],
+      async (authorizationUrl, callback, captured) => {
+        assert.equal(authorizationUrl.searchParams.get("redirect_uri"), sent, flags.join(" "));
+        assert.deepEqual([captured.listenedOn, captured.hostnames], [[port], [hostname]]);
+        assert.deepEqual(captured.opened, [authorizationUrl.href], "the browser opens the URL");
+        const elsewhere = new URL(callback);
+        elsewhere.pathname = "/callback-not";
+        assert.equal(await captured.deliver(elsewhere), 404);
+      },
+    );
   }
 
   const refused: [string[], RegExp][] = [
@@ -324,29 +310,18 @@ Deno.test("login listens where --redirect-uri says and sends it as written; a po
 
 Deno.test("login --param state and nonce are sent instead of random ones, with a note", async () => {
   const server = createFakeAs();
-  const captured = capture({ S: server.clientSecret }, via(server));
-  const running = main([
-    "login",
-    "--issuer",
-    server.issuer,
-    "--client-id",
-    server.client.client_id,
-    "--client-secret-env",
-    "S",
+  const captured = await login(server, [
+    ...clientFlags(server),
     "--param",
     "state=fixed-state",
     "--param",
     "nonce=fixed-nonce",
     "--no-browser",
     "--json",
-  ], captured.io);
-  const [, printed] = await captured.waitFor(/^ {2}(https:\/\/\S+)$/m);
-  const authorizationUrl = new URL(printed!);
-  assert.deepEqual(authorizationUrl.searchParams.getAll("state"), ["fixed-state"]);
-  assert.deepEqual(authorizationUrl.searchParams.getAll("nonce"), ["fixed-nonce"]);
-  const redirect = await server.fetch(authorizationUrl.href, { redirect: "manual" });
-  assert.equal(await captured.deliver(new URL(redirect.headers.get("location")!)), 200);
-  assert.equal(await running, 0, captured.stderr);
+  ], (authorizationUrl) => {
+    assert.deepEqual(authorizationUrl.searchParams.getAll("state"), ["fixed-state"]);
+    assert.deepEqual(authorizationUrl.searchParams.getAll("nonce"), ["fixed-nonce"]);
+  });
   assert.match(captured.stderr, /note: sending --param state instead of a random one/);
   assert.equal(
     (JSON.parse(captured.stdout).id_token_claims as Record<string, unknown>).nonce,

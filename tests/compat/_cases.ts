@@ -194,6 +194,16 @@ export async function signIn(
   return { tokens, state, nonce };
 }
 
+/** Asserts that `promise` rejects; returns what it rejected with. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  let caught: unknown;
+  await assert.rejects(promise, (err) => {
+    caught = err;
+    return true;
+  });
+  return caught;
+}
+
 /**
  * Asserts that `promise` rejects with openid-client's `ClientError` carrying `code`.
  *
@@ -204,11 +214,7 @@ export async function expectClientError(
   promise: Promise<unknown>,
   code: string,
 ): Promise<InstanceType<OpenIdClientModule["ClientError"]>> {
-  let caught: unknown;
-  await assert.rejects(promise, (err) => {
-    caught = err;
-    return true;
-  });
+  const caught = await rejection(promise);
   assert.ok(caught instanceof c.ClientError, `expected a ClientError, got ${caught}`);
   assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`);
   return caught;
@@ -224,11 +230,7 @@ export async function expectResponseBodyError(
   promise: Promise<unknown>,
   error: string,
 ): Promise<InstanceType<OpenIdClientModule["ResponseBodyError"]>> {
-  let caught: unknown;
-  await assert.rejects(promise, (err) => {
-    caught = err;
-    return true;
-  });
+  const caught = await rejection(promise);
   assert.ok(caught instanceof c.ResponseBodyError, `expected a ResponseBodyError, got ${caught}`);
   assert.equal(caught.error, error);
   assert.equal(caught.code, "OAUTH_RESPONSE_BODY_ERROR");

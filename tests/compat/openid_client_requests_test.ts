@@ -5,8 +5,12 @@
  * Microsoft Entra ID's issuer template.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
-import { REDIRECT_URI, startProvider } from "../_oidc_provider.ts";
+import {
+  dpopRequiringNonces,
+  type OidcProviderHarness,
+  REDIRECT_URI,
+  startProvider,
+} from "../_oidc_provider.ts";
 import {
   type Case,
   connect,
@@ -15,6 +19,7 @@ import {
   expectResponseBodyError,
   signIn,
 } from "./_cases.ts";
+import type { OpenIdClientModule } from "./_openid_client.ts";
 
 const HYBRID_CLIENT = {
   // oidc-provider allows http: redirect URIs with the implicit grant to native clients only.
@@ -37,20 +42,55 @@ const IMPLICIT_CLIENT = {
   grant_types: ["implicit"],
 };
 
-/** oidc-provider with DPoP on, and a nonce required from every DPoP proof (RFC 9449 §8, §9). */
-function dpopFeatures() {
-  return {
-    dPoP: {
-      enabled: true,
-      nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))),
-      requireNonce: () => true,
-    },
-  };
-}
-
 /** Sets a short polling interval on device and backchannel authorization responses. */
 function shortInterval(body: unknown): void {
   if (typeof body === "object" && body !== null) Object.assign(body, { interval: 0.05 });
+}
+
+/** oidc-provider with CIBA on, polled every 50 ms. */
+const CIBA_PROVIDER = {
+  features: {
+    ciba: {
+      enabled: true,
+      triggerAuthenticationDevice: (ctx: { body: unknown }) => shortInterval(ctx.body),
+    },
+  },
+};
+
+/**
+ * A device authorization (RFC 8628) for `scope` as the confidential client (client_secret_basic)
+ * of `op` (started with the device flow on), polled every 50 ms.
+ */
+async function deviceAuthorization(c: OpenIdClientModule, op: OidcProviderHarness, scope: string) {
+  op.provider.on("device_authorization.success", (_ctx, body) => shortInterval(body));
+  const { config } = await connect(c, op, op.clients.confidential, {
+    auth: c.ClientSecretBasic(),
+  });
+  return { config, device: await c.initiateDeviceAuthorization(config, { scope }) };
+}
+
+/** A backchannel authentication (CIBA) of alice for `scope`, as the same client, at `op`. */
+async function backchannelAuthentication(
+  c: OpenIdClientModule,
+  op: OidcProviderHarness,
+  scope: string,
+) {
+  const { config } = await connect(c, op, op.clients.confidential, {
+    auth: c.ClientSecretBasic(),
+  });
+  const request = { scope, login_hint: "alice" };
+  return { config, started: await c.initiateBackchannelAuthentication(config, request) };
+}
+
+/**
+ * The public client signed in with a DPoP key at `op` (started with `dpopRequiringNonces()`): the
+ * configuration, its request log, the DPoP handle and the DPoP-bound tokens.
+ */
+async function dpopSignIn(c: OpenIdClientModule, op: OidcProviderHarness) {
+  const { config, log } = await connect(c, op, op.clients.public, { auth: c.None() });
+  const DPoP = c.getDPoPHandle(config, await c.randomDPoPKeyPair());
+  const { tokens } = await signIn(c, config, op, { grant: { DPoP } });
+  return { config, log, DPoP, tokens };
 }
 
 /** Microsoft Entra ID's multi-tenant metadata issuer, and the tenants of the tests. */
@@ -321,10 +361,8 @@ const CASES: Case[] = [
   {
     name: "DPoP: authorizationCodeGrant() retries once with the nonce the provider demands",
     async run(c) {
-      await using op = await startProvider({ features: dpopFeatures() });
-      const { config, log } = await connect(c, op, op.clients.public, { auth: c.None() });
-      const DPoP = c.getDPoPHandle(config, await c.randomDPoPKeyPair());
-      const { tokens } = await signIn(c, config, op, { grant: { DPoP } });
+      await using op = await startProvider({ features: dpopRequiringNonces() });
+      const { log, tokens } = await dpopSignIn(c, op);
       assert.deepEqual(log.to("/token").map((r) => r.status), [400, 200]);
       assert.equal(tokens.token_type, "dpop");
       assert.equal(tokens.claims()?.sub, "alice");
@@ -334,10 +372,8 @@ const CASES: Case[] = [
     name:
       "DPoP: fetchUserInfo(), refreshTokenGrant() and fetchProtectedResource() with a bound token",
     async run(c) {
-      await using op = await startProvider({ features: dpopFeatures() });
-      const { config, log } = await connect(c, op, op.clients.public, { auth: c.None() });
-      const DPoP = c.getDPoPHandle(config, await c.randomDPoPKeyPair());
-      const { tokens } = await signIn(c, config, op, { grant: { DPoP } });
+      await using op = await startProvider({ features: dpopRequiringNonces() });
+      const { config, log, DPoP, tokens } = await dpopSignIn(c, op);
       const userinfo = await c.fetchUserInfo(config, tokens.access_token, "alice", { DPoP });
       assert.equal(userinfo.sub, "alice");
       const refreshed = await c.refreshTokenGrant(config, tokens.refresh_token!, undefined, {
@@ -360,10 +396,8 @@ const CASES: Case[] = [
   {
     name: "DPoP: a bound access token is refused without its proof",
     async run(c) {
-      await using op = await startProvider({ features: dpopFeatures() });
-      const { config } = await connect(c, op, op.clients.public, { auth: c.None() });
-      const DPoP = c.getDPoPHandle(config, await c.randomDPoPKeyPair());
-      const { tokens } = await signIn(c, config, op, { grant: { DPoP } });
+      await using op = await startProvider({ features: dpopRequiringNonces() });
+      const { config, tokens } = await dpopSignIn(c, op);
       await assert.rejects(c.fetchUserInfo(config, tokens.access_token, "alice"), (err) => {
         assert.ok(err instanceof c.WWWAuthenticateChallengeError, String(err));
         assert.equal(err.status, 401);
@@ -375,7 +409,7 @@ const CASES: Case[] = [
     name: "DPoP: clientCredentialsGrant() and buildAuthorizationUrlWithPAR() retry with the nonce",
     async run(c) {
       await using op = await startProvider({
-        features: { ...dpopFeatures(), pushedAuthorizationRequests: { enabled: true } },
+        features: { ...dpopRequiringNonces(), pushedAuthorizationRequests: { enabled: true } },
       });
       const { config, log } = await connect(c, op, op.clients.confidential, {
         auth: c.ClientSecretBasic(),
@@ -396,11 +430,7 @@ const CASES: Case[] = [
     name: "pollDeviceAuthorizationGrant() gets tokens once the user approves",
     async run(c) {
       await using op = await startProvider({ features: { deviceFlow: { enabled: true } } });
-      op.provider.on("device_authorization.success", (_ctx, body) => shortInterval(body));
-      const { config } = await connect(c, op, op.clients.confidential, {
-        auth: c.ClientSecretBasic(),
-      });
-      const device = await c.initiateDeviceAuthorization(config, { scope: "openid email" });
+      const { config, device } = await deviceAuthorization(c, op, "openid email");
       assert.ok(device.user_code && device.verification_uri);
       await op.approveDeviceCode(device.user_code);
       const tokens = await c.pollDeviceAuthorizationGrant(config, device);
@@ -412,11 +442,7 @@ const CASES: Case[] = [
     name: "pollDeviceAuthorizationGrant() surfaces a refusal as access_denied",
     async run(c) {
       await using op = await startProvider({ features: { deviceFlow: { enabled: true } } });
-      op.provider.on("device_authorization.success", (_ctx, body) => shortInterval(body));
-      const { config } = await connect(c, op, op.clients.confidential, {
-        auth: c.ClientSecretBasic(),
-      });
-      const device = await c.initiateDeviceAuthorization(config, { scope: "openid" });
+      const { config, device } = await deviceAuthorization(c, op, "openid");
       await op.approveDeviceCode(device.user_code, { consent: false });
       await expectResponseBodyError(
         c,
@@ -428,21 +454,8 @@ const CASES: Case[] = [
   {
     name: "pollBackchannelAuthenticationGrant() gets tokens once the user authenticates (CIBA)",
     async run(c) {
-      await using op = await startProvider({
-        features: {
-          ciba: {
-            enabled: true,
-            triggerAuthenticationDevice: (ctx: { body: unknown }) => shortInterval(ctx.body),
-          },
-        },
-      });
-      const { config } = await connect(c, op, op.clients.confidential, {
-        auth: c.ClientSecretBasic(),
-      });
-      const started = await c.initiateBackchannelAuthentication(config, {
-        scope: "openid email",
-        login_hint: "alice",
-      });
+      await using op = await startProvider(CIBA_PROVIDER);
+      const { config, started } = await backchannelAuthentication(c, op, "openid email");
       await op.completeBackchannel(started.auth_req_id);
       const tokens = await c.pollBackchannelAuthenticationGrant(config, started);
       assert.equal(tokens.claims()?.sub, "alice");
@@ -451,21 +464,8 @@ const CASES: Case[] = [
   {
     name: "pollBackchannelAuthenticationGrant() surfaces a refusal as access_denied (CIBA)",
     async run(c) {
-      await using op = await startProvider({
-        features: {
-          ciba: {
-            enabled: true,
-            triggerAuthenticationDevice: (ctx: { body: unknown }) => shortInterval(ctx.body),
-          },
-        },
-      });
-      const { config } = await connect(c, op, op.clients.confidential, {
-        auth: c.ClientSecretBasic(),
-      });
-      const started = await c.initiateBackchannelAuthentication(config, {
-        scope: "openid",
-        login_hint: "alice",
-      });
+      await using op = await startProvider(CIBA_PROVIDER);
+      const { config, started } = await backchannelAuthentication(c, op, "openid");
       await op.completeBackchannel(started.auth_req_id, { deny: true });
       await expectResponseBodyError(
         c,

@@ -8,17 +8,20 @@
  * CIBA, the Entra ID issuer template) are in `openid_client_requests_test.ts`.
  */
 import assert from "node:assert/strict";
-import { REDIRECT_URI, startProvider } from "../_oidc_provider.ts";
+import { type OidcProviderHarness, REDIRECT_URI, startProvider } from "../_oidc_provider.ts";
 import {
   type Case,
   connect,
+  type ConnectOptions,
   defineCases,
   expectClientError,
   expectResponseBodyError,
   register,
+  type RegisteredClient,
   signIn,
+  type SignInOptions,
 } from "./_cases.ts";
-import { foreignResponse } from "./_openid_client.ts";
+import { foreignResponse, type OpenIdClientModule } from "./_openid_client.ts";
 
 const JWT_USERINFO_CLIENT = {
   client_id: "jwt-userinfo-client",
@@ -70,6 +73,67 @@ const SPECIAL_SECRET_CLIENT = {
 };
 
 const INITIAL_ACCESS_TOKEN = "an-initial-access-token-for-registration";
+
+/** oidc-provider with signed userinfo responses for {@linkcode JWT_USERINFO_CLIENT}. */
+const JWT_USERINFO_PROVIDER = {
+  features: { jwtUserinfo: { enabled: true } },
+  clients: [JWT_USERINFO_CLIENT],
+};
+
+/** oidc-provider with signed introspection responses for {@linkcode JWT_INTROSPECTION_CLIENT}. */
+const JWT_INTROSPECTION_PROVIDER = {
+  features: { jwtIntrospection: { enabled: true } },
+  clients: [JWT_INTROSPECTION_CLIENT],
+};
+
+/**
+ * Signs alice in as the confidential client, then connects as {@linkcode JWT_INTROSPECTION_CLIENT}
+ * to introspect her tokens.
+ */
+async function signInForJwtIntrospection(c: OpenIdClientModule, op: OidcProviderHarness) {
+  const user = await connect(c, op, op.clients.confidential, { auth: c.ClientSecretBasic() });
+  const { tokens } = await signIn(c, user.config, op);
+  return {
+    tokens,
+    ...await connect(c, op, JWT_INTROSPECTION_CLIENT, { auth: c.ClientSecretBasic() }),
+  };
+}
+
+/** A case: clientCredentialsGrant() as `client`, registered at the provider, gets a Bearer token. */
+function clientCredentials(
+  name: string,
+  client: RegisteredClient,
+  auth?: (c: OpenIdClientModule) => ConnectOptions["auth"],
+): Case {
+  return {
+    name,
+    async run(c) {
+      await using op = await startProvider({ clients: [client] });
+      const { config } = await connect(c, op, client, { auth: auth?.(c) });
+      const tokens = await c.clientCredentialsGrant(config);
+      assert.equal(tokens.token_type, "bearer");
+    },
+  };
+}
+
+/**
+ * A case: the public client's code flow, with `options` bent, is refused as `expect` asserts on
+ * the sign-in's promise.
+ */
+function refusedSignIn(
+  name: string,
+  options: (c: OpenIdClientModule) => SignInOptions,
+  expect: (c: OpenIdClientModule, signingIn: Promise<unknown>) => Promise<unknown>,
+): Case {
+  return {
+    name,
+    async run(c) {
+      await using op = await startProvider();
+      const { config } = await connect(c, op, op.clients.public, { auth: c.None() });
+      await expect(c, signIn(c, config, op, options(c)));
+    },
+  };
+}
 
 const CASES: Case[] = [
   {
@@ -129,24 +193,15 @@ const CASES: Case[] = [
       assert.equal(log.to("/token").length, 1);
     },
   },
-  {
-    name: "clientCredentialsGrant() with client_secret_post (openid-client's default for a secret)",
-    async run(c) {
-      await using op = await startProvider({ clients: [POST_CLIENT] });
-      const { config } = await connect(c, op, POST_CLIENT);
-      const tokens = await c.clientCredentialsGrant(config);
-      assert.equal(tokens.token_type, "bearer");
-    },
-  },
-  {
-    name: "clientCredentialsGrant() with client_secret_jwt",
-    async run(c) {
-      await using op = await startProvider({ clients: [SECRET_JWT_CLIENT] });
-      const { config } = await connect(c, op, SECRET_JWT_CLIENT, { auth: c.ClientSecretJwt() });
-      const tokens = await c.clientCredentialsGrant(config);
-      assert.equal(tokens.token_type, "bearer");
-    },
-  },
+  clientCredentials(
+    "clientCredentialsGrant() with client_secret_post (openid-client's default for a secret)",
+    POST_CLIENT,
+  ),
+  clientCredentials(
+    "clientCredentialsGrant() with client_secret_jwt",
+    SECRET_JWT_CLIENT,
+    (c) => c.ClientSecretJwt(),
+  ),
   {
     name: "clientCredentialsGrant() with private_key_jwt",
     async run(c) {
@@ -208,17 +263,11 @@ const CASES: Case[] = [
       assert.equal(tokens.token_type, "bearer");
     },
   },
-  {
-    name: "clientCredentialsGrant() with client_secret_basic and a secret that needs form-encoding",
-    async run(c) {
-      await using op = await startProvider({ clients: [SPECIAL_SECRET_CLIENT] });
-      const { config } = await connect(c, op, SPECIAL_SECRET_CLIENT, {
-        auth: c.ClientSecretBasic(),
-      });
-      const tokens = await c.clientCredentialsGrant(config);
-      assert.equal(tokens.token_type, "bearer");
-    },
-  },
+  clientCredentials(
+    "clientCredentialsGrant() with client_secret_basic and a secret that needs form-encoding",
+    SPECIAL_SECRET_CLIENT,
+    (c) => c.ClientSecretBasic(),
+  ),
   {
     name:
       "a [customFetch] returning another realm's Response objects: code flow, userinfo, introspection",
@@ -285,55 +334,32 @@ const CASES: Case[] = [
       assert.equal(tokens.claims()!.aud, op.clients.privateKeyJwt.client_id);
     },
   },
-  {
-    name: "authorizationCodeGrant() refuses a callback whose state is not the expected one",
-    async run(c) {
-      await using op = await startProvider();
-      const { config } = await connect(c, op, op.clients.public, { auth: c.None() });
-      await expectClientError(
-        c,
-        signIn(c, config, op, { expectedState: "another-state" }),
-        "OAUTH_INVALID_RESPONSE",
-      );
-    },
-  },
-  {
-    name: "authorizationCodeGrant() refuses an ID token whose nonce is not the expected one",
-    async run(c) {
-      await using op = await startProvider();
-      const { config } = await connect(c, op, op.clients.public, { auth: c.None() });
-      await expectClientError(
-        c,
-        signIn(c, config, op, { expectedNonce: "another-nonce" }),
-        "OAUTH_JWT_CLAIM_COMPARISON_FAILED",
-      );
-    },
-  },
-  {
-    name: "authorizationCodeGrant() surfaces a wrong PKCE verifier as invalid_grant",
-    async run(c) {
-      await using op = await startProvider();
-      const { config } = await connect(c, op, op.clients.public, { auth: c.None() });
-      await expectResponseBodyError(
-        c,
-        signIn(c, config, op, { pkceCodeVerifier: c.randomPKCECodeVerifier() }),
-        "invalid_grant",
-      );
-    },
-  },
-  {
-    name: "authorizationCodeGrant() surfaces a refused consent as AuthorizationResponseError",
-    async run(c) {
-      await using op = await startProvider();
-      const { config } = await connect(c, op, op.clients.public, { auth: c.None() });
-      await assert.rejects(signIn(c, config, op, { consent: false }), (err) => {
+  refusedSignIn(
+    "authorizationCodeGrant() refuses a callback whose state is not the expected one",
+    () => ({ expectedState: "another-state" }),
+    (c, signingIn) => expectClientError(c, signingIn, "OAUTH_INVALID_RESPONSE"),
+  ),
+  refusedSignIn(
+    "authorizationCodeGrant() refuses an ID token whose nonce is not the expected one",
+    () => ({ expectedNonce: "another-nonce" }),
+    (c, signingIn) => expectClientError(c, signingIn, "OAUTH_JWT_CLAIM_COMPARISON_FAILED"),
+  ),
+  refusedSignIn(
+    "authorizationCodeGrant() surfaces a wrong PKCE verifier as invalid_grant",
+    (c) => ({ pkceCodeVerifier: c.randomPKCECodeVerifier() }),
+    (c, signingIn) => expectResponseBodyError(c, signingIn, "invalid_grant"),
+  ),
+  refusedSignIn(
+    "authorizationCodeGrant() surfaces a refused consent as AuthorizationResponseError",
+    () => ({ consent: false }),
+    (c, signingIn) =>
+      assert.rejects(signingIn, (err) => {
         assert.ok(err instanceof c.AuthorizationResponseError, String(err));
         assert.equal(err.error, "access_denied");
         assert.equal(err.code, "OAUTH_AUTHORIZATION_RESPONSE_ERROR");
         return true;
-      });
-    },
-  },
+      }),
+  ),
   {
     name: "refreshTokenGrant() gets new tokens and a validated ID token",
     async run(c) {
@@ -382,10 +408,7 @@ const CASES: Case[] = [
   {
     name: "fetchUserInfo() verifies a signed (JWT) response",
     async run(c) {
-      await using op = await startProvider({
-        features: { jwtUserinfo: { enabled: true } },
-        clients: [JWT_USERINFO_CLIENT],
-      });
+      await using op = await startProvider(JWT_USERINFO_PROVIDER);
       const { config, log } = await connect(c, op, JWT_USERINFO_CLIENT, {
         auth: c.ClientSecretBasic(),
       });
@@ -401,10 +424,7 @@ const CASES: Case[] = [
     name:
       "fetchUserInfo() and authorizationCodeGrant() with non-repudiation checks verify signatures against the JWKS",
     async run(c) {
-      await using op = await startProvider({
-        features: { jwtUserinfo: { enabled: true } },
-        clients: [JWT_USERINFO_CLIENT],
-      });
+      await using op = await startProvider(JWT_USERINFO_PROVIDER);
       const { config, log } = await connect(c, op, JWT_USERINFO_CLIENT, {
         auth: c.ClientSecretBasic(),
       });
@@ -460,15 +480,8 @@ const CASES: Case[] = [
   {
     name: "tokenIntrospection() reads a signed (JWT) response",
     async run(c) {
-      await using op = await startProvider({
-        features: { jwtIntrospection: { enabled: true } },
-        clients: [JWT_INTROSPECTION_CLIENT],
-      });
-      const user = await connect(c, op, op.clients.confidential, { auth: c.ClientSecretBasic() });
-      const { tokens } = await signIn(c, user.config, op);
-      const { config, log } = await connect(c, op, JWT_INTROSPECTION_CLIENT, {
-        auth: c.ClientSecretBasic(),
-      });
+      await using op = await startProvider(JWT_INTROSPECTION_PROVIDER);
+      const { tokens, config, log } = await signInForJwtIntrospection(c, op);
       const result = await c.tokenIntrospection(config, tokens.access_token);
       assert.equal(result.active, true);
       assert.equal(result.sub, "alice");
@@ -478,15 +491,8 @@ const CASES: Case[] = [
   {
     name: "tokenIntrospection() with non-repudiation checks verifies the signed response",
     async run(c) {
-      await using op = await startProvider({
-        features: { jwtIntrospection: { enabled: true } },
-        clients: [JWT_INTROSPECTION_CLIENT],
-      });
-      const user = await connect(c, op, op.clients.confidential, { auth: c.ClientSecretBasic() });
-      const { tokens } = await signIn(c, user.config, op);
-      const { config } = await connect(c, op, JWT_INTROSPECTION_CLIENT, {
-        auth: c.ClientSecretBasic(),
-      });
+      await using op = await startProvider(JWT_INTROSPECTION_PROVIDER);
+      const { tokens, config } = await signInForJwtIntrospection(c, op);
       c.enableNonRepudiationChecks(config);
       const result = await c.tokenIntrospection(config, tokens.access_token);
       assert.equal(result.active, true);

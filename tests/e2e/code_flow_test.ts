@@ -8,42 +8,24 @@ import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
 import { runDemo } from "../../examples/demo.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
+import {
+  authorizationUrl,
+  codeRequest,
+  discover,
+  http,
+  type Pending,
+  redeem,
+} from "./_code_flow.ts";
 
-const http = { [oauth.allowInsecureRequests]: true } as const;
-
-async function discover(op: OidcProviderHarness): Promise<oauth.AuthorizationServer> {
-  const issuer = new URL(op.issuer);
-  return await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, http));
-}
-
-interface Started {
-  callback: URL;
-  state: string;
-  nonce: string;
-  codeVerifier: string;
-}
-
+/** A code + PKCE request (scope `openid profile email`) through the provider's login pages. */
 async function authorize(
   op: OidcProviderHarness,
   as: oauth.AuthorizationServer,
   clientId: string,
   redirectUri: string,
-): Promise<Started> {
-  const codeVerifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const nonce = oauth.generateRandomNonce();
-  const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams({
-    client_id: clientId,
-    redirect_uri: redirectUri,
-    response_type: "code",
-    scope: "openid profile email",
-    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-  }).toString();
-  return { callback: await op.login(url), state, nonce, codeVerifier };
+): Promise<Pending & { callback: URL }> {
+  const pending = await codeRequest(clientId, redirectUri, { scope: "openid profile email" });
+  return { ...pending, callback: await op.login(authorizationUrl(as, pending.params)) };
 }
 
 Deno.test("e2e: a confidential client signs in with code + PKCE, validates the ID token, calls userinfo and refreshes", async () => {
@@ -110,20 +92,7 @@ Deno.test("e2e: the provider refuses a replayed code and a wrong PKCE verifier, 
 
   const first = await authorize(op, as, client.client_id, registered.redirect_uri);
   const params = oauth.validateAuthResponse(as, client, first.callback, first.state);
-  await oauth.processAuthorizationCodeResponse(
-    as,
-    client,
-    await oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      clientAuth,
-      params,
-      registered.redirect_uri,
-      first.codeVerifier,
-      http,
-    ),
-    { expectedNonce: first.nonce },
-  );
+  await redeem(as, client, clientAuth, params, registered.redirect_uri, first);
   const replay = await oauth.authorizationCodeGrantRequest(
     as,
     client,
@@ -181,27 +150,17 @@ Deno.test("e2e: a public client (none + PKCE) and a private_key_jwt client compl
   ];
   for (const [registered, clientAuth] of cases) {
     const client: oauth.Client = { client_id: registered.client_id };
-    const { callback, state, nonce, codeVerifier } = await authorize(
-      op,
-      as,
-      client.client_id,
-      registered.redirect_uri,
-    );
-    const tokens = await oauth.processAuthorizationCodeResponse(
+    const pending = await authorize(op, as, client.client_id, registered.redirect_uri);
+    const params = oauth.validateAuthResponse(as, client, pending.callback, pending.state);
+    const { claims } = await redeem(
       as,
       client,
-      await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        clientAuth,
-        oauth.validateAuthResponse(as, client, callback, state),
-        registered.redirect_uri,
-        codeVerifier,
-        http,
-      ),
-      { expectedNonce: nonce, requireIdToken: true },
+      clientAuth,
+      params,
+      registered.redirect_uri,
+      pending,
     );
-    assert.equal(oauth.getValidatedIdTokenClaims(tokens)?.aud, client.client_id);
+    assert.equal(claims.aud, client.client_id);
   }
 });
 

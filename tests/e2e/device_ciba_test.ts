@@ -14,8 +14,7 @@ import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
-
-const http = { [oauth.allowInsecureRequests]: true } as const;
+import { discover, http } from "./_code_flow.ts";
 
 /** The polling interval, in seconds, the provider advertises here. */
 const INTERVAL = 1;
@@ -42,12 +41,7 @@ async function startDecoupledProvider(): Promise<{
   // RFC 8628 §3.2: the device authorization response, emitted before it is sent.
   op.provider.on("device_authorization.success", (_ctx, body) => withInterval(body));
   try {
-    const issuer = new URL(op.issuer);
-    const as = await oauth.processDiscoveryResponse(
-      issuer,
-      await oauth.discoveryRequest(issuer, http),
-    );
-    return { op, as };
+    return { op, as: await discover(op) };
   } catch (err) {
     await op.close();
     throw err;

@@ -9,65 +9,23 @@
  * DPoP-bound (PAR) code redeemed with another key.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError, type ErrorClass } from "../_assert.ts";
-import { CLIENT_IDS, type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
-
-const http = { [oauth.allowInsecureRequests]: true } as const;
+import {
+  CLIENT_IDS,
+  dpopRequiringNonces,
+  type OidcProviderHarness,
+  startProvider,
+} from "../_oidc_provider.ts";
+import { authorizationUrl, codeRequest, discover, http, redeem } from "./_code_flow.ts";
 
 function startDpopProvider(
   options: Parameters<typeof startProvider>[0] = {},
 ): Promise<OidcProviderHarness> {
   return startProvider({
     ...options,
-    features: {
-      dPoP: {
-        enabled: true,
-        nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))),
-        requireNonce: () => true,
-      },
-    },
+    features: dpopRequiringNonces(),
   });
-}
-
-async function discover(op: OidcProviderHarness): Promise<oauth.AuthorizationServer> {
-  const issuer = new URL(op.issuer);
-  return await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, http));
-}
-
-interface Pending {
-  params: Record<string, string>;
-  state: string;
-  nonce: string;
-  codeVerifier: string;
-}
-
-async function codeRequest(clientId: string, redirectUri: string): Promise<Pending> {
-  const codeVerifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const nonce = oauth.generateRandomNonce();
-  const params = {
-    client_id: clientId,
-    redirect_uri: redirectUri,
-    response_type: "code",
-    scope: "openid email",
-    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-  };
-  return { params, state, nonce, codeVerifier };
-}
-
-async function login(
-  op: OidcProviderHarness,
-  as: oauth.AuthorizationServer,
-  params: Record<string, string>,
-): Promise<URL> {
-  const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams(params).toString();
-  return await op.login(url);
 }
 
 /** Runs `call` and expects a DPoP nonce error; returns it. */
@@ -122,24 +80,14 @@ Deno.test("DPoP(): the code grant retries once on use_dpop_nonce and gets a dpop
   const params = oauth.validateAuthResponse(
     as,
     client,
-    await login(op, as, pending.params),
+    await op.login(authorizationUrl(as, pending.params)),
     pending.state,
   );
   const grant = async () =>
-    await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        clientAuth,
-        params,
-        registered.redirect_uri,
-        pending.codeVerifier,
-        { ...http, DPoP },
-      ),
-      { expectedNonce: pending.nonce, requireIdToken: true },
-    );
+    (await redeem(as, client, clientAuth, params, registered.redirect_uri, pending, {
+      ...http,
+      DPoP,
+    })).tokens;
 
   // RFC 9449 §8: the provider demands a nonce; the code is not spent by the refused request.
   const nonceError = await expectNonceError(grant, oauth.ResponseBodyError);
@@ -189,24 +137,14 @@ Deno.test("DPoP(): a refresh with the same handle keeps the binding", async () =
   const params = oauth.validateAuthResponse(
     as,
     client,
-    await login(op, as, pending.params),
+    await op.login(authorizationUrl(as, pending.params)),
     pending.state,
   );
   const grant = async () =>
-    await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        clientAuth,
-        params,
-        registered.redirect_uri,
-        pending.codeVerifier,
-        { ...http, DPoP },
-      ),
-      { expectedNonce: pending.nonce },
-    );
+    (await redeem(as, client, clientAuth, params, registered.redirect_uri, pending, {
+      ...http,
+      DPoP,
+    })).tokens;
   await expectNonceError(grant, oauth.ResponseBodyError);
   const tokens = await grant();
   assert.ok(tokens.refresh_token);
@@ -238,24 +176,14 @@ Deno.test("userInfoRequest() with a DPoP-bound token is refused without the proo
   const params = oauth.validateAuthResponse(
     as,
     client,
-    await login(op, as, pending.params),
+    await op.login(authorizationUrl(as, pending.params)),
     pending.state,
   );
   const grant = async () =>
-    await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        clientAuth,
-        params,
-        registered.redirect_uri,
-        pending.codeVerifier,
-        { ...http, DPoP },
-      ),
-      { expectedNonce: pending.nonce },
-    );
+    (await redeem(as, client, clientAuth, params, registered.redirect_uri, pending, {
+      ...http,
+      DPoP,
+    })).tokens;
   const tokens = await grant().catch((err) => {
     if (oauth.isDPoPNonceError(err)) return grant();
     throw err;
@@ -307,24 +235,12 @@ Deno.test("authorizationCodeGrantRequest() without DPoP is refused for a client 
   const params = oauth.validateAuthResponse(
     as,
     client,
-    await login(op, as, pending.params),
+    await op.login(authorizationUrl(as, pending.params)),
     pending.state,
   );
   const grant = async (options: oauth.TokenEndpointRequestOptions) =>
-    await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        oauth.None(),
-        params,
-        registered.redirect_uri,
-        pending.codeVerifier,
-        options,
-      ),
-      { expectedNonce: pending.nonce },
-    );
+    (await redeem(as, client, oauth.None(), params, registered.redirect_uri, pending, options))
+      .tokens;
   const err = await assertOAuthError(
     grant(http),
     oauth.ResponseBodyError,
@@ -367,24 +283,14 @@ Deno.test("pushedAuthorizationRequest() with DPoP binds the code to the pushing 
     const params = oauth.validateAuthResponse(
       as,
       client,
-      await login(op, as, { client_id: client.client_id, request_uri }),
+      await op.login(authorizationUrl(as, { client_id: client.client_id, request_uri })),
       pending.state,
     );
     return async (handle: oauth.DPoPHandle) =>
-      await oauth.processAuthorizationCodeResponse(
-        as,
-        client,
-        await oauth.authorizationCodeGrantRequest(
-          as,
-          client,
-          oauth.None(),
-          params,
-          registered.redirect_uri,
-          pending.codeVerifier,
-          { ...http, DPoP: handle },
-        ),
-        { expectedNonce: pending.nonce },
-      );
+      (await redeem(as, client, oauth.None(), params, registered.redirect_uri, pending, {
+        ...http,
+        DPoP: handle,
+      })).tokens;
   };
 
   // The first push met the nonce demand at the PAR endpoint (RFC 9449 §8 applies there too).

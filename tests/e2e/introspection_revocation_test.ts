@@ -10,8 +10,7 @@ import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
-
-const http = { [oauth.allowInsecureRequests]: true } as const;
+import { authorizationUrl, codeRequest, discover, http, redeem } from "./_code_flow.ts";
 
 /** A client that only introspects, and wants signed (RFC 9701) introspection responses. */
 const JWT_INTROSPECTOR = {
@@ -39,40 +38,23 @@ async function setup(): Promise<Setup> {
     clients: [JWT_INTROSPECTOR],
   });
   try {
-    const issuer = new URL(op.issuer);
-    const as = await oauth.processDiscoveryResponse(
-      issuer,
-      await oauth.discoveryRequest(issuer, http),
-    );
+    const as = await discover(op);
     const registered = op.clients.confidential;
     const client: oauth.Client = { client_id: registered.client_id };
     const clientAuth = oauth.ClientSecretBasic(registered.client_secret!);
-    const codeVerifier = oauth.generateRandomCodeVerifier();
-    const state = oauth.generateRandomState();
-    const url = new URL(as.authorization_endpoint!);
-    url.search = new URLSearchParams({
-      client_id: client.client_id,
-      redirect_uri: registered.redirect_uri,
-      response_type: "code",
+    const pending = await codeRequest(client.client_id, registered.redirect_uri, {
       scope: "openid email offline_access",
       prompt: "consent",
-      code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
-      code_challenge_method: "S256",
-      state,
-    }).toString();
-    const params = oauth.validateAuthResponse(as, client, await op.login(url), state);
-    const tokens = await oauth.processAuthorizationCodeResponse(
+    });
+    const callback = await op.login(authorizationUrl(as, pending.params));
+    const params = oauth.validateAuthResponse(as, client, callback, pending.state);
+    const { tokens } = await redeem(
       as,
       client,
-      await oauth.authorizationCodeGrantRequest(
-        as,
-        client,
-        clientAuth,
-        params,
-        registered.redirect_uri,
-        codeVerifier,
-        http,
-      ),
+      clientAuth,
+      params,
+      registered.redirect_uri,
+      pending,
     );
     assert.equal(tokens.access_token.split(".").length, 1, "an opaque access token");
     assert.ok(tokens.refresh_token);

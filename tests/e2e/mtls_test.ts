@@ -15,6 +15,7 @@ import {
   startProvider,
 } from "../_oidc_provider.ts";
 import { getPki, type Pki } from "../_pki.ts";
+import { authorizationUrl, codeRequest, redeem } from "./_code_flow.ts";
 
 const CLIENT_ID = "mtls-client";
 /** The subject of the PKI's EC client certificate (`openssl req -subj /CN=ec`). */
@@ -291,38 +292,20 @@ Deno.test("e2e: a code flow over mTLS: the code exchange, userinfo, introspectio
   const redirectUri = "http://127.0.0.1/cb";
 
   // The browser leg goes to the ordinary authorization endpoint, without a certificate.
-  const codeVerifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const nonce = oauth.generateRandomNonce();
-  const url = new URL(env.as.authorization_endpoint!);
-  url.search = new URLSearchParams({
-    client_id: CLIENT_ID,
-    redirect_uri: redirectUri,
-    response_type: "code",
-    scope: "openid email",
-    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-  }).toString();
-  const callback = await env.op.login(url);
+  const pending = await codeRequest(CLIENT_ID, redirectUri);
+  const callback = await env.op.login(authorizationUrl(env.as, pending.params));
   assert.equal(env.alias.connections, 0);
 
-  const params = oauth.validateAuthResponse(env.as, client, callback, state);
-  const tokens = await oauth.processAuthorizationCodeResponse(
+  const params = oauth.validateAuthResponse(env.as, client, callback, pending.state);
+  const { tokens, claims: { sub } } = await redeem(
     env.as,
     client,
-    await oauth.authorizationCodeGrantRequest(
-      env.as,
-      client,
-      clientAuth,
-      params,
-      redirectUri,
-      codeVerifier,
-    ),
-    { expectedNonce: nonce, requireIdToken: true },
+    clientAuth,
+    params,
+    redirectUri,
+    pending,
+    {},
   );
-  const sub = oauth.getValidatedIdTokenClaims(tokens)!.sub;
   assert.ok(tokens.refresh_token);
 
   // The certificate-bound access token works at userinfo with the same certificate...

@@ -10,85 +10,14 @@
 import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
-import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
-
-const http = { [oauth.allowInsecureRequests]: true } as const;
+import { startProvider } from "../_oidc_provider.ts";
+import { authorizationUrl, codeRequest, discover, http, redeem } from "./_code_flow.ts";
 
 const FEATURES = {
   pushedAuthorizationRequests: { enabled: true },
   requestObjects: { enabled: true },
   jwtResponseModes: { enabled: true },
 };
-
-async function discover(op: OidcProviderHarness): Promise<oauth.AuthorizationServer> {
-  const issuer = new URL(op.issuer);
-  return await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, http));
-}
-
-interface Pending {
-  params: Record<string, string>;
-  state: string;
-  nonce: string;
-  codeVerifier: string;
-}
-
-/** The parameters of a code + PKCE authorization request, with fresh state and nonce. */
-async function codeRequest(
-  clientId: string,
-  redirectUri: string,
-  extra: Record<string, string> = {},
-): Promise<Pending> {
-  const codeVerifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const nonce = oauth.generateRandomNonce();
-  const params = {
-    client_id: clientId,
-    redirect_uri: redirectUri,
-    response_type: "code",
-    scope: "openid email",
-    code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: "S256",
-    state,
-    nonce,
-    ...extra,
-  };
-  return { params, state, nonce, codeVerifier };
-}
-
-function authorizationUrl(as: oauth.AuthorizationServer, params: Record<string, string>): URL {
-  const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams(params).toString();
-  return url;
-}
-
-/** Redeems validated callback parameters and checks the ID token is bound to the request. */
-async function redeem(
-  as: oauth.AuthorizationServer,
-  client: oauth.Client,
-  clientAuth: oauth.ClientAuth,
-  params: URLSearchParams,
-  redirectUri: string,
-  pending: Pending,
-): Promise<{ claims: oauth.IDToken; tokens: oauth.TokenEndpointResponse }> {
-  const tokens = await oauth.processAuthorizationCodeResponse(
-    as,
-    client,
-    await oauth.authorizationCodeGrantRequest(
-      as,
-      client,
-      clientAuth,
-      params,
-      redirectUri,
-      pending.codeVerifier,
-      http,
-    ),
-    { expectedNonce: pending.nonce, requireIdToken: true },
-  );
-  const claims = oauth.getValidatedIdTokenClaims(tokens)!;
-  assert.equal(claims.aud, client.client_id);
-  assert.equal(claims.nonce, pending.nonce);
-  return { claims, tokens };
-}
 
 Deno.test("pushedAuthorizationRequest() gets a request_uri that completes the code flow at the authorization endpoint", async () => {
   await using op = await startProvider({ features: FEATURES });

@@ -7,11 +7,10 @@
  * recipe) is run by `tests/e2e/examples_test.ts`.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
 import { CompactEncrypt } from "jose";
 import * as oauth from "@authlane/oauth";
 import { readReadmeBlocks, readRegions } from "../_readme.ts";
-import { startProvider } from "../_oidc_provider.ts";
+import { dpopRequiringNonces, type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
 import { createFakeAs } from "../_fake_as.ts";
 import { getPki } from "../_pki.ts";
 import { startTlsServer } from "../_tls_server.ts";
@@ -81,6 +80,17 @@ function echoApi() {
   };
 }
 
+/** The recipes' setup for the provider's confidential client (client_secret_basic). */
+function confidentialSetUp(op: OidcProviderHarness): Promise<Setup> {
+  const registered = op.clients.confidential;
+  return setUp(
+    new URL(op.issuer),
+    { client_id: registered.client_id },
+    oauth.ClientSecretBasic(registered.client_secret!),
+    registered.redirect_uri,
+  );
+}
+
 function bearer(token: string): Request {
   return new Request(`${RESOURCE}/me`, { headers: { authorization: `Bearer ${token}` } });
 }
@@ -88,13 +98,7 @@ function bearer(token: string): Request {
 Deno.test("recipes: setup, the code flow, the ID token signature, userinfo, refresh, client credentials, the resource server, introspection, revocation and registration", async () => {
   await using op = await startProvider({ features: { registration: { enabled: true } } });
   await using api = echoApi();
-  const registered = op.clients.confidential;
-  const setup = await setUp(
-    new URL(op.issuer),
-    { client_id: registered.client_id },
-    oauth.ClientSecretBasic(registered.client_secret!),
-    registered.redirect_uri,
-  );
+  const setup = await confidentialSetUp(op);
   assert.equal(setup.as.issuer, op.issuer);
   assert.equal(setup.options[oauth.allowInsecureRequests], true, "http://127.0.0.1 is local");
 
@@ -273,22 +277,9 @@ Deno.test("recipes: PAR, a signed request object, JARM and form_post against the
 });
 
 Deno.test("recipes: DPoP, with the retry for use_dpop_nonce, against a provider that requires nonces", async () => {
-  await using op = await startProvider({
-    features: {
-      dPoP: {
-        enabled: true,
-        nonceSecret: Buffer.from(crypto.getRandomValues(new Uint8Array(32))),
-        requireNonce: () => true,
-      },
-    },
-  });
+  await using op = await startProvider({ features: dpopRequiringNonces() });
   const registered = op.clients.confidential;
-  const setup = await setUp(
-    new URL(op.issuer),
-    { client_id: registered.client_id },
-    oauth.ClientSecretBasic(registered.client_secret!),
-    registered.redirect_uri,
-  );
+  const setup = await confidentialSetUp(op);
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const url = new URL(setup.as.authorization_endpoint!);
@@ -347,21 +338,15 @@ Deno.test("recipes: the device flow polls until the user approves", async () => 
 
 Deno.test("recipes: session helpers, a client credentials token source and a KV JWKS cache, on an in-memory KV", async () => {
   await using op = await startProvider();
-  const registered = op.clients.confidential;
   const issuer = new URL(op.issuer);
-  const setup = await setUp(
-    issuer,
-    { client_id: registered.client_id },
-    oauth.ClientSecretBasic(registered.client_secret!),
-    registered.redirect_uri,
-  );
+  const setup = await confidentialSetUp(op);
   const kv = await Deno.openKv(":memory:");
   try {
     const accessToken = await serviceTokenFromKv(setup, issuer, kv);
     assert.equal(await serviceTokenFromKv(setup, issuer, kv), accessToken, "reused from KV");
     const claims = await validateWithKvJwks(setup, kv, bearer(accessToken));
     assert.equal(claims.aud, RESOURCE);
-    assert.equal(claims.client_id, registered.client_id);
+    assert.equal(claims.client_id, setup.client.client_id);
   } finally {
     kv.close();
   }

@@ -10,8 +10,7 @@ import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { type OidcProviderHarness, startProvider } from "../_oidc_provider.ts";
-
-const http = { [oauth.allowInsecureRequests]: true } as const;
+import { discover, http } from "./_code_flow.ts";
 
 const INITIAL_ACCESS_TOKEN = "initial-access-token-for-the-e2e-suite";
 
@@ -23,12 +22,7 @@ async function setup(): Promise<{ op: OidcProviderHarness; as: oauth.Authorizati
     },
   });
   try {
-    const issuer = new URL(op.issuer);
-    const as = await oauth.processDiscoveryResponse(
-      issuer,
-      await oauth.discoveryRequest(issuer, http),
-    );
-    return { op, as };
+    return { op, as: await discover(op) };
   } catch (err) {
     await op.close();
     throw err;

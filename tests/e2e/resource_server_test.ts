@@ -11,13 +11,7 @@ import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
 import { assertOAuthError } from "../_assert.ts";
 import { type OidcProviderHarness, RESOURCE_SCOPE, startProvider } from "../_oidc_provider.ts";
-
-const http = { [oauth.allowInsecureRequests]: true } as const;
-
-async function discover(op: OidcProviderHarness): Promise<oauth.AuthorizationServer> {
-  const issuer = new URL(op.issuer);
-  return await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, http));
-}
+import { discover, http } from "./_code_flow.ts";
 
 /** A client credentials token for the built-in resource, optionally DPoP-bound. */
 async function resourceToken(

@@ -63,7 +63,7 @@ export function describe(err) {
 }
 
 /** Runs `fn`, which must throw; records the refusal (or that there was none). */
-async function refusal(io, step, fn) {
+export async function refusal(io, step, fn) {
   try {
     await fn();
     await io.emit({ step, refused: false });

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import {
+  mtlsClientCredentials,
   type OidcProviderHarness,
   startProvider,
   type StartProviderOptions,
@@ -408,21 +409,13 @@ export async function mtlsRuntimeFlow(
 ): Promise<void> {
   await assertBundleBuilt();
   const pki = await getPki();
-  await using op = await startProvider({
-    tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca },
-    features: {
-      mTLS: { enabled: true, tlsClientAuth: true, certificateBoundAccessTokens: true },
-    },
-    clients: [{
-      client_id: MTLS_CLIENT,
-      token_endpoint_auth_method: "tls_client_auth",
-      tls_client_auth_subject_dn: "CN=ec",
-      tls_client_certificate_bound_access_tokens: true,
-      grant_types: ["client_credentials"],
-      response_types: [],
-      redirect_uris: [],
-    }],
-  });
+  await using op = await startProvider(
+    mtlsClientCredentials(
+      { cert: pki.serverCert, key: pki.serverKey, ca: pki.ca },
+      MTLS_CLIENT,
+      "CN=ec",
+    ),
+  );
   await using control = startControl({
     op,
     config: {

@@ -5,7 +5,7 @@
 // Node.js: an `Agent` of the npm package undici (its path comes in the config) that carries the
 // certificate, two ways (see `fetchers`). Bun: Bun's `fetch` with its `tls` option.
 
-import { describe, discover, runtimeInfo } from "./_flow.mjs";
+import { describe, discover, refusal, runtimeInfo } from "./_flow.mjs";
 
 /**
  * Two `fetch` functions for `[customFetch]`: `certificate` presents the client certificate,
@@ -46,15 +46,6 @@ async function fetchers(config) {
     };
   }
   throw new Error(`unknown recipe ${config.recipe}`);
-}
-
-async function refusal(io, step, fn) {
-  try {
-    await fn();
-    await io.emit({ step, refused: false });
-  } catch (err) {
-    await io.emit({ step, ...describe(err) });
-  }
 }
 
 /** Client credentials with `tls_client_auth`, the token validated as a resource server would. */

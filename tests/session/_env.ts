@@ -265,6 +265,19 @@ export function clears(setCookies: string[], name: string): boolean {
   return setCookies.some((line) => line.startsWith(`${name}=;`) && /Max-Age=0/i.test(line));
 }
 
+/** Revokes `refreshToken` at the provider as the app's client (RFC 7009). */
+export async function revokeAtProvider(env: Env, refreshToken: string): Promise<void> {
+  await oauth.processRevocationResponse(
+    await oauth.revocationRequest(
+      await env.auth.metadata(),
+      { client_id: CLIENT_ID },
+      oauth.ClientSecretBasic(env.clientSecret),
+      refreshToken,
+      { [oauth.allowInsecureRequests]: true },
+    ),
+  );
+}
+
 /** Awaits `promise` and returns the error it rejects with, checking its class. */
 export async function rejection<T extends Error>(
   promise: Promise<unknown>,

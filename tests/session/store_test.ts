@@ -10,7 +10,15 @@ import {
   SESSION_UNKNOWN,
   SessionError,
 } from "@authlane/oauth/session";
-import { clears, CLIENT_ID, oauth, rejection, requestWith, startEnv } from "./_env.ts";
+import {
+  clears,
+  CLIENT_ID,
+  oauth,
+  rejection,
+  requestWith,
+  revokeAtProvider,
+  startEnv,
+} from "./_env.ts";
 import { median, percentile, runIsolates } from "./_isolates.ts";
 
 const http = { [oauth.allowInsecureRequests]: true } as const;
@@ -134,16 +142,7 @@ Deno.test("a refused refresh (invalid_grant) ends the session in KV: SESSION_REF
   await using env = await startEnv();
   const cookie = await env.signIn();
   const { refreshToken } = await stored(env);
-  const as = await env.auth.metadata();
-  await oauth.processRevocationResponse(
-    await oauth.revocationRequest(
-      as,
-      { client_id: CLIENT_ID },
-      oauth.ClientSecretBasic(env.clientSecret),
-      refreshToken,
-      http,
-    ),
-  );
+  await revokeAtProvider(env, refreshToken);
   env.clock.offset = 7200;
   const error = await rejection(env.auth.getSession(requestWith(env, cookie)), SessionError);
   assert.equal(error.code, SESSION_REFRESH_REFUSED);
