@@ -124,6 +124,55 @@ async function fetchedResponse(text: string): Promise<Response> {
   return (await fetchedResponses(text, 1))[0]!;
 }
 
+/**
+ * `n` Responses that undici's `fetch()` produced, answered by a `MockAgent` (no socket): what an
+ * application on Node.js (openid-client's default) or one with undici's `fetch` as its
+ * `[customFetch]` hands a library. They are Response-likes, not instances of Deno's `Response`:
+ * undici's own class, type "basic", with the `content-type` and `content-length` a server sends.
+ */
+async function undiciResponses(text: string, n: number): Promise<Response[]> {
+  const { fetch, agent } = await undici();
+  const path = undiciPath(agent, text);
+  const out: Promise<Response>[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = fetch(`${ISSUER}${path}`, { method: "POST", dispatcher: agent }) as unknown as Promise<
+      Response
+    >;
+  }
+  return await Promise.all(out);
+}
+
+type Undici = typeof import("undici");
+let undiciState: Promise<{ fetch: Undici["fetch"]; agent: InstanceType<Undici["MockAgent"]> }>;
+
+/**
+ * undici and its MockAgent, imported on first use: only the process of workload 1u loads it (and
+ * Node.js's modules under it), so no other workload runs on a heap and JIT state it changed.
+ */
+function undici() {
+  return undiciState ??= import("undici").then(({ fetch, MockAgent }) => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    return { fetch, agent };
+  });
+}
+
+const undiciPaths = new Map<string, string>();
+
+/** The MockAgent path that answers `text` (one persistent interceptor per body). */
+function undiciPath(agent: InstanceType<Undici["MockAgent"]>, text: string): string {
+  let path = undiciPaths.get(text);
+  if (path === undefined) {
+    path = `/token/${undiciPaths.size}`;
+    undiciPaths.set(text, path);
+    const bytes = encoder.encode(text);
+    agent.get(ISSUER).intercept({ path, method: "POST" }).reply(200, bytes, {
+      headers: { ...JSON_HEADERS, "content-length": String(bytes.byteLength) },
+    }).persist();
+  }
+  return path;
+}
+
 function fill<T>(n: number, make: () => T): T[] {
   const out = new Array<T>(n);
   for (let i = 0; i < n; i++) out[i] = make();
@@ -279,6 +328,40 @@ async function codeGrantWorkloads(
     async check() {
       const failures: string[] = [];
       await claimChecks(failures);
+      return failures;
+    },
+  }, {
+    id: `${ids[0]}u`,
+    title: `code grant, ${key.alg} ID token (claims only), undici's Response`,
+    kind: "non-crypto",
+    floorLabel: "Response.json() + JWT payload decode",
+    sync: false,
+    build: (n) => undiciResponses(body, n),
+    authlane: al,
+    oauth4webapi: ow,
+    floor: parseFloor,
+    async check() {
+      const failures: string[] = [];
+      for (const [name, run] of [["authlane", al], ["oauth4webapi", ow]] as const) {
+        const [res] = await undiciResponses(body, 1);
+        if (res instanceof Response) failures.push("undici's Response is this realm's");
+        await accepts(failures, `${name} valid undici response`, () => run(res!), checkClaims);
+        await refuses(
+          failures,
+          `${name} undici response, wrong nonce`,
+          async () => run((await undiciResponses(body, 1))[0]!, "other-nonce"),
+        );
+        await refuses(
+          failures,
+          `${name} undici response, wrong audience`,
+          async () => run((await undiciResponses(badAud, 1))[0]!),
+        );
+        await refuses(
+          failures,
+          `${name} undici response, wrong issuer`,
+          async () => run((await undiciResponses(badIss, 1))[0]!),
+        );
+      }
       return failures;
     },
   }];
