@@ -67,11 +67,20 @@ export function rememberClaims(result: object, claims: IDToken): void {
   validatedClaims.set(result, claims);
 }
 
-/** Decrypts a compact JWE with the caller's `[jweDecrypt]` when the value has five segments. */
-export async function decryptIfNeeded(value: string, options?: JWEDecryptOptions): Promise<string> {
+/**
+ * Decrypts a compact JWE with the caller's `[jweDecrypt]` when the value has five segments. A
+ * value that is no JWE comes back as it is, synchronously: the common case pays no promise.
+ */
+export function decryptIfNeeded(
+  value: string,
+  options?: JWEDecryptOptions,
+): string | Promise<string> {
   let dots = 0;
   for (let i = value.indexOf("."); i !== -1; i = value.indexOf(".", i + 1)) dots++;
-  if (dots !== 4) return value;
+  return dots === 4 ? decryptJwe(value, options) : value;
+}
+
+async function decryptJwe(value: string, options?: JWEDecryptOptions): Promise<string> {
   const decrypt = options?.[jweDecrypt];
   if (typeof decrypt !== "function") {
     throw unsupported("JWE decryption is not configured, pass a [jweDecrypt] function", {});
