@@ -7,8 +7,11 @@
  * `deno run -A --v8-flags=--expose-gc bench/_read_steps.ts [code|discovery] [variant...]`
  *
  * With `AUTHLANE_BEFORE=path/to/an/older/authlane.js` in the environment (several, comma-separated),
- * each bundle's whole call runs in the same rounds as "authlane <file name>": an A/B of versions
- * on one machine state.
+ * each bundle's whole call runs in the same rounds as "authlane <file name>". Beware: two copies of
+ * the library in one process share the runtime's JIT state, and on this machine the same bundle
+ * loaded twice measured 20–40% apart depending on which ran first; `bench/_count.ts` (separate
+ * processes, instruction counts) and `deno task bench --only=…` on a patched `dist/authlane.js`
+ * are the A/Bs to trust.
  * `bench/_count.ts read:code "authlane"` counts the instructions of one variant instead.
  *
  * @module
