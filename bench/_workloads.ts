@@ -120,6 +120,59 @@ async function fetchedResponses(text: string, n: number): Promise<Response[]> {
   return await Promise.all(out);
 }
 
+/** Bodies the loopback server answers, by index (registered before it starts). */
+const loopbackBodies: string[] = [];
+let loopbackOrigin: Promise<string> | undefined;
+
+/** The index under which the loopback server answers `text` (`GET /<index>`). */
+function loopbackPath(text: string): string {
+  let index = loopbackBodies.indexOf(text);
+  if (index === -1) index = loopbackBodies.push(text) - 1;
+  return `/${index}`;
+}
+
+/**
+ * Starts bench/_http_server.ts once, in a child process, with the bodies registered so far; it
+ * dies with this process.
+ */
+function loopbackServer(): Promise<string> {
+  return loopbackOrigin ??= (async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net=127.0.0.1", new URL("_http_server.ts", import.meta.url).pathname],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(encoder.encode(JSON.stringify(loopbackBodies)));
+    await writer.close();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error("the loopback server exited");
+      line += value;
+    }
+    reader.releaseLock();
+    child.unref();
+    globalThis.addEventListener("unload", () => child.kill());
+    return `http://127.0.0.1:${line.trim()}`;
+  })();
+}
+
+/**
+ * `n` Responses `fetch()` produced over HTTP/1.1 on loopback, from a Deno.serve server in another
+ * process: what a token endpoint's answer is to a library, with the socket reads `bytes()` and
+ * `json()` do (one op for the whole body) and a header list as a server sends it.
+ */
+async function loopbackResponses(text: string, n: number): Promise<Response[]> {
+  const path = loopbackPath(text);
+  const origin = await loopbackServer();
+  const out: Promise<Response>[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = fetch(`${origin}${path}`);
+  return await Promise.all(out);
+}
+
 async function fetchedResponse(text: string): Promise<Response> {
   return (await fetchedResponses(text, 1))[0]!;
 }
@@ -315,7 +368,46 @@ async function codeGrantWorkloads(
     void json.id_token;
     return JSON.parse(new TextDecoder().decode(fromB64u(payload)));
   };
+  for (const text of [body, badAud, badIss]) loopbackPath(text);
   const constructed: Workload<Response>[] = key.alg !== "ES256" ? [] : [{
+    id: `${ids[0]}h`,
+    title: `code grant, ${key.alg} ID token (claims only), over loopback HTTP`,
+    kind: "non-crypto",
+    floorLabel: "Response.json() + JWT payload decode",
+    sync: false,
+    build: (n) => loopbackResponses(body, n),
+    authlane: al,
+    oauth4webapi: ow,
+    floor: parseFloor,
+    async check() {
+      const failures: string[] = [];
+      for (const [name, run] of [["authlane", al], ["oauth4webapi", ow]] as const) {
+        const one = async (text: string) => (await loopbackResponses(text, 1))[0]!;
+        await accepts(
+          failures,
+          `${name} valid HTTP response`,
+          async () => run(await one(body)),
+          checkClaims,
+        );
+        await refuses(
+          failures,
+          `${name} HTTP response, wrong nonce`,
+          async () => run(await one(body), "other-nonce"),
+        );
+        await refuses(
+          failures,
+          `${name} HTTP response, wrong audience`,
+          async () => run(await one(badAud)),
+        );
+        await refuses(
+          failures,
+          `${name} HTTP response, wrong issuer`,
+          async () => run(await one(badIss)),
+        );
+      }
+      return failures;
+    },
+  }, {
     id: `${ids[0]}c`,
     title: `code grant, ${key.alg} ID token (claims only), constructed Response`,
     kind: "non-crypto",
