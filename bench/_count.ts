@@ -10,7 +10,11 @@
  *
  * Inside the child it is the driver: `bench/_count.ts --child <id> <side> <n>`. Instructions are
  * not time (a Web Crypto call's instructions weigh differently from JIT code's), so this is for
- * comparing two versions of the same path, and the two libraries on one workload.
+ * comparing two versions of the same path, and the two libraries on one workload. Workload ids
+ * are `deno task bench`'s; `read:code` and `read:discovery` count a variant of
+ * bench/_read_steps.ts instead (`AUTHLANE_BEFORE` adds older bundles there). Repeat (the fourth
+ * argument): on this machine two counts of one bundle agreed to 0.01% in one case and differed by
+ * 6% in another (a blob fetch goes through the runtime's threads); each count takes minutes.
  *
  * @module
  */
