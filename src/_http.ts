@@ -227,9 +227,10 @@ export async function readText(
  * constructed Response (a customFetch's, an adapter's, type "default") may declare 44 bytes and
  * stream gigabytes, so it goes through the counting reader. So does a response that also names a
  * Transfer-Encoding: chunked framing overrides Content-Length (RFC 9112 §6.3 (3)) and fetch keeps
- * both headers, so the declared length bounds nothing. `get(name) === null` is `!has(name)`, and
- * costs less on Deno's fetched responses: `has` copies the whole header list into JavaScript
- * first, `get` asks for the one name.
+ * both headers, so the declared length bounds nothing. `get(name) === null` is `!has(name)`; on
+ * a fetch() response Deno serves both from the same lowercased copy of the header list (about
+ * 1.7 µs for the three names, bench/_headers.ts), and on headers it reads lazily (a Deno.serve
+ * request's) `get` asks for one name where `has` copies them all.
  */
 function readBody(response: Response, maxBytes: number): Promise<unknown> {
   const headers = response.headers;
