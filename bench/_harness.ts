@@ -46,9 +46,20 @@ export interface Result {
   buildUs: number;
   /** Spread of the per-round ratio: [min, max]. */
   ratioRange: [number, number];
+  /** The middle half of the per-round ratios: [25th, 75th percentile]. */
+  ratioQuartiles: [number, number];
   /** The same ratio by the wall clock. */
   wallRatio: number;
   rounds: number;
+}
+
+/** The `p`-quantile (0–1) of `values`, interpolated between the nearest ranks. */
+export function quantile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * p;
+  const low = Math.floor(at);
+  const high = Math.min(low + 1, sorted.length - 1);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
 }
 
 export function median(values: number[]): number {
@@ -167,6 +178,7 @@ export async function measure<I>(w: Workload<I>, plan: Plan): Promise<Result> {
     oauth4webapiPlatform: bPlatform.length > 0 ? median(bPlatform) : undefined,
     buildUs: median(builds),
     ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    ratioQuartiles: [quantile(ratios, 0.25), quantile(ratios, 0.75)],
     wallRatio: median(wallRatios),
     rounds: plan.rounds,
   };

@@ -120,8 +120,110 @@ async function fetchedResponses(text: string, n: number): Promise<Response[]> {
   return await Promise.all(out);
 }
 
+/** Bodies the loopback server answers, by index (registered before it starts). */
+const loopbackBodies: string[] = [];
+let loopbackOrigin: Promise<string> | undefined;
+
+/** The index under which the loopback server answers `text` (`GET /<index>`). */
+function loopbackPath(text: string): string {
+  let index = loopbackBodies.indexOf(text);
+  if (index === -1) index = loopbackBodies.push(text) - 1;
+  return `/${index}`;
+}
+
+/**
+ * Starts bench/_http_server.ts once, in a child process, with the bodies registered so far; it
+ * dies with this process.
+ */
+function loopbackServer(): Promise<string> {
+  return loopbackOrigin ??= (async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net=127.0.0.1", new URL("_http_server.ts", import.meta.url).pathname],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(encoder.encode(JSON.stringify(loopbackBodies)));
+    await writer.close();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error("the loopback server exited");
+      line += value;
+    }
+    reader.releaseLock();
+    child.unref();
+    globalThis.addEventListener("unload", () => child.kill());
+    return `http://127.0.0.1:${line.trim()}`;
+  })();
+}
+
+/**
+ * `n` Responses `fetch()` produced over HTTP/1.1 on loopback, from a Deno.serve server in another
+ * process: what a token endpoint's answer is to a library, with the socket reads `bytes()` and
+ * `json()` do (one op for the whole body) and a header list as a server sends it.
+ */
+async function loopbackResponses(text: string, n: number): Promise<Response[]> {
+  const path = loopbackPath(text);
+  const origin = await loopbackServer();
+  const out: Promise<Response>[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = fetch(`${origin}${path}`);
+  return await Promise.all(out);
+}
+
 async function fetchedResponse(text: string): Promise<Response> {
   return (await fetchedResponses(text, 1))[0]!;
+}
+
+/**
+ * `n` Responses that undici's `fetch()` produced, answered by a `MockAgent` (no socket): what an
+ * application on Node.js (openid-client's default) or one with undici's `fetch` as its
+ * `[customFetch]` hands a library. They are Response-likes, not instances of Deno's `Response`:
+ * undici's own class, type "basic", with the `content-type` and `content-length` a server sends.
+ */
+async function undiciResponses(text: string, n: number): Promise<Response[]> {
+  const { fetch, agent } = await undici();
+  const path = undiciPath(agent, text);
+  const out: Promise<Response>[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = fetch(`${ISSUER}${path}`, { method: "POST", dispatcher: agent }) as unknown as Promise<
+      Response
+    >;
+  }
+  return await Promise.all(out);
+}
+
+type Undici = typeof import("undici");
+let undiciState: Promise<{ fetch: Undici["fetch"]; agent: InstanceType<Undici["MockAgent"]> }>;
+
+/**
+ * undici and its MockAgent, imported on first use: only the process of workload 1u loads it (and
+ * Node.js's modules under it), so no other workload runs on a heap and JIT state it changed.
+ */
+function undici() {
+  return undiciState ??= import("undici").then(({ fetch, MockAgent }) => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    return { fetch, agent };
+  });
+}
+
+const undiciPaths = new Map<string, string>();
+
+/** The MockAgent path that answers `text` (one persistent interceptor per body). */
+function undiciPath(agent: InstanceType<Undici["MockAgent"]>, text: string): string {
+  let path = undiciPaths.get(text);
+  if (path === undefined) {
+    path = `/token/${undiciPaths.size}`;
+    undiciPaths.set(text, path);
+    const bytes = encoder.encode(text);
+    agent.get(ISSUER).intercept({ path, method: "POST" }).reply(200, bytes, {
+      headers: { ...JSON_HEADERS, "content-length": String(bytes.byteLength) },
+    }).persist();
+  }
+  return path;
 }
 
 function fill<T>(n: number, make: () => T): T[] {
@@ -266,7 +368,46 @@ async function codeGrantWorkloads(
     void json.id_token;
     return JSON.parse(new TextDecoder().decode(fromB64u(payload)));
   };
+  for (const text of [body, badAud, badIss]) loopbackPath(text);
   const constructed: Workload<Response>[] = key.alg !== "ES256" ? [] : [{
+    id: `${ids[0]}h`,
+    title: `code grant, ${key.alg} ID token (claims only), over loopback HTTP`,
+    kind: "non-crypto",
+    floorLabel: "Response.json() + JWT payload decode",
+    sync: false,
+    build: (n) => loopbackResponses(body, n),
+    authlane: al,
+    oauth4webapi: ow,
+    floor: parseFloor,
+    async check() {
+      const failures: string[] = [];
+      for (const [name, run] of [["authlane", al], ["oauth4webapi", ow]] as const) {
+        const one = async (text: string) => (await loopbackResponses(text, 1))[0]!;
+        await accepts(
+          failures,
+          `${name} valid HTTP response`,
+          async () => run(await one(body)),
+          checkClaims,
+        );
+        await refuses(
+          failures,
+          `${name} HTTP response, wrong nonce`,
+          async () => run(await one(body), "other-nonce"),
+        );
+        await refuses(
+          failures,
+          `${name} HTTP response, wrong audience`,
+          async () => run(await one(badAud)),
+        );
+        await refuses(
+          failures,
+          `${name} HTTP response, wrong issuer`,
+          async () => run(await one(badIss)),
+        );
+      }
+      return failures;
+    },
+  }, {
     id: `${ids[0]}c`,
     title: `code grant, ${key.alg} ID token (claims only), constructed Response`,
     kind: "non-crypto",
@@ -279,6 +420,40 @@ async function codeGrantWorkloads(
     async check() {
       const failures: string[] = [];
       await claimChecks(failures);
+      return failures;
+    },
+  }, {
+    id: `${ids[0]}u`,
+    title: `code grant, ${key.alg} ID token (claims only), undici's Response`,
+    kind: "non-crypto",
+    floorLabel: "Response.json() + JWT payload decode",
+    sync: false,
+    build: (n) => undiciResponses(body, n),
+    authlane: al,
+    oauth4webapi: ow,
+    floor: parseFloor,
+    async check() {
+      const failures: string[] = [];
+      for (const [name, run] of [["authlane", al], ["oauth4webapi", ow]] as const) {
+        const [res] = await undiciResponses(body, 1);
+        if (res instanceof Response) failures.push("undici's Response is this realm's");
+        await accepts(failures, `${name} valid undici response`, () => run(res!), checkClaims);
+        await refuses(
+          failures,
+          `${name} undici response, wrong nonce`,
+          async () => run((await undiciResponses(body, 1))[0]!, "other-nonce"),
+        );
+        await refuses(
+          failures,
+          `${name} undici response, wrong audience`,
+          async () => run((await undiciResponses(badAud, 1))[0]!),
+        );
+        await refuses(
+          failures,
+          `${name} undici response, wrong issuer`,
+          async () => run((await undiciResponses(badIss, 1))[0]!),
+        );
+      }
       return failures;
     },
   }];

@@ -17,7 +17,6 @@ import {
   describeResponse,
   displayUrl,
   INVALID_RESPONSE,
-  OperationProcessingError,
   PARSE_ERROR,
   processingError,
   quote,
@@ -269,60 +268,60 @@ export async function readText(
   response: Response,
   maxBytes: number = responseLimits.get(response) ?? DEFAULT_MAX_RESPONSE_BYTES,
 ): Promise<string> {
-  const headers = response.headers;
-  const length = headers.get("content-length");
-  if (length !== null && Number(length) > maxBytes) {
-    await discardBody(response);
-    throw tooLarge(maxBytes, response);
-  }
-  // Fast path: a declared length within the cap and no content coding (so decoded bytes equal
-  // declared bytes) is read in one call, without a stream, a reader and chunk copies. Only for
-  // responses a fetch implementation produced (type "basic"/"cors"), whose HTTP framing stops the
-  // body at its Content-Length; a constructed Response (a customFetch's, an adapter's, type
-  // "default") may declare 44 bytes and stream gigabytes, so it goes through the counting reader
-  // below. So does a response that also names a Transfer-Encoding: chunked framing overrides
-  // Content-Length (RFC 9112 §6.3 (3)) and fetch keeps both headers, so the declared length
-  // bounds nothing.
-  const framed = length !== null && DIGITS.test(length) && !headers.has("content-encoding") &&
-    !headers.has("transfer-encoding");
-  let bytes: Uint8Array;
-  if (response instanceof Response) {
-    bytes = framed && response.type !== "default"
-      ? await readWhole(response)
-      : await readCappedBytes(
-        response.body,
-        maxBytes,
-        () => tooLarge(maxBytes, response),
-        responseSignals.get(response),
-      );
-  } else {
-    bytes = await readForeign(response, maxBytes, framed);
-  }
+  const bytes = asBytes(await readBody(response, maxBytes));
   if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes, response);
   return decodeUtf8(bytes, response);
 }
 
-function readWhole(response: Response): Promise<Uint8Array> {
-  return typeof response.bytes === "function"
-    ? response.bytes()
-    : response.arrayBuffer().then((buffer) => new Uint8Array(buffer));
-}
-
 /**
- * The same two paths for a Response-like that is not this realm's `Response` (undici's, another
- * realm's): one call when its type says a fetch implementation framed it, else the counting
- * reader; both end when the request's signal fires, whether or not the object honours it.
+ * The bytes of a body, at most `maxBytes` of them (see {@link readText}), as a promise of the
+ * body read itself when one call can read it: no extra async layer on the hot path. What a
+ * Response-like's own `bytes()` or `arrayBuffer()` gives (another realm's typed array, an
+ * `ArrayBuffer`) is left for {@link asBytes} after the `await`, so this path adds no promise.
+ *
+ * A declared length over the cap is refused before anything is read. A declared length within
+ * the cap and no content coding (so decoded bytes equal declared bytes) is read in one call,
+ * without a stream, a reader and chunk copies, but only for responses a fetch implementation
+ * produced (type "basic"/"cors"), whose HTTP framing stops the body at its Content-Length; a
+ * constructed Response (a customFetch's, an adapter's, type "default") may declare 44 bytes and
+ * stream gigabytes, so it goes through the counting reader. So does a response that also names a
+ * Transfer-Encoding: chunked framing overrides Content-Length (RFC 9112 §6.3 (3)) and fetch keeps
+ * both headers, so the declared length bounds nothing. `get(name) === null` is `!has(name)`; on
+ * a fetch() response Deno serves both from the same lowercased copy of the header list (about
+ * 1.7 µs for the three names, bench/_headers.ts), and on headers it reads lazily (a Deno.serve
+ * request's) `get` asks for one name where `has` copies them all.
  */
-function readForeign(response: Response, maxBytes: number, framed: boolean): Promise<Uint8Array> {
-  const signal = responseSignals.get(response);
+function readBody(response: Response, maxBytes: number): Promise<unknown> {
+  const headers = response.headers;
+  const length = headers.get("content-length");
+  if (length !== null && Number(length) > maxBytes) return refuseDeclared(response, maxBytes);
+  const native = response instanceof Response;
   const type = response.type;
   if (
-    framed && (type === "basic" || type === "cors") &&
-    (typeof response.bytes === "function" || typeof response.arrayBuffer === "function")
+    (type === "basic" || type === "cors") && length !== null && DIGITS.test(length) &&
+    headers.get("content-encoding") === null && headers.get("transfer-encoding") === null
   ) {
-    return untilAborted(readWhole(response).then(asBytes), signal);
+    if (native) return readWhole(response);
+    const like = response as { bytes?: unknown; arrayBuffer?: unknown };
+    if (typeof like.bytes === "function" || typeof like.arrayBuffer === "function") {
+      return untilAborted(readWhole(response), responseSignals.get(response));
+    }
   }
-  return readCappedBytes(response.body, maxBytes, () => tooLarge(maxBytes, response), signal);
+  return readCappedBytes(
+    response.body,
+    maxBytes,
+    () => tooLarge(maxBytes, response),
+    responseSignals.get(response),
+  );
+}
+
+async function refuseDeclared(response: Response, maxBytes: number): Promise<never> {
+  await discardBody(response);
+  throw tooLarge(maxBytes, response);
+}
+
+function readWhole(response: Response): Promise<Uint8Array | ArrayBuffer> {
+  return typeof response.bytes === "function" ? response.bytes() : response.arrayBuffer();
 }
 
 /** Settles with `promise`, or rejects with the signal's reason as soon as it fires. */
@@ -471,12 +470,10 @@ export async function readJsonObject(
   response: Response,
   types: readonly string[] = JSON_TYPES,
 ): Promise<JsonObject> {
-  let text: string | undefined;
-  try {
-    text = await readText(response);
-  } catch (err) {
-    if (!(err instanceof OperationProcessingError && err.code === PARSE_ERROR)) throw err;
-  }
+  const maxBytes = responseLimits.get(response) ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const bytes = asBytes(await readBody(response, maxBytes));
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes, response);
+  const text = toTextOrUndefined(bytes);
   let value: unknown;
   let parsed = false;
   if (text !== undefined) {
@@ -501,6 +498,15 @@ export async function readJsonObject(
     });
   }
   return value;
+}
+
+/** The text of UTF-8 bytes, or `undefined` when they are not valid UTF-8. */
+function toTextOrUndefined(bytes: Uint8Array): string | undefined {
+  try {
+    return toText(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 function notJson(response: Response, type: string | undefined) {

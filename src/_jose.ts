@@ -30,16 +30,26 @@ import {
 } from "./jws_algorithms.ts";
 import type { JsonObject, JsonValue, JWK, JWSAlgorithm } from "./types.ts";
 
-/** A parsed compact JWS. */
-export interface DecodedJws {
+/** What verifying a compact JWS needs: its header, signing input and signature. */
+export interface SignedJws {
   /** The protected header. */
   header: JsonObject;
-  /** The payload, parsed as a JSON object. */
-  claims: JsonObject;
   /** The ASCII bytes of `header.payload`, the JWS signing input. */
   signingInput: Uint8Array<ArrayBuffer>;
   /** The decoded signature. */
   signature: Uint8Array<ArrayBuffer>;
+}
+
+/** A parsed compact JWS. */
+export interface DecodedJws extends SignedJws {
+  /** The payload, parsed as a JSON object. */
+  claims: JsonObject;
+  /**
+   * The compact JWS itself: what a response remembers for a later signature check
+   * ({@link decodeSigned} reads it again then), so a response that stays alive keeps one string
+   * and not the parsed header and claims.
+   */
+  readonly compact: string;
 }
 
 const SUPPORTED_CRIT = new Set<string>();
@@ -111,18 +121,16 @@ export function decodeJws(jws: string): DecodedJws {
   return decoded;
 }
 
-/** A {@link DecodedJws} whose signature and signing input are made on first use. */
-class LazyJws implements DecodedJws {
+/** A {@link SignedJws} whose signature and signing input are made on first use. */
+class LazySigned implements SignedJws {
   header: JsonObject;
-  claims: JsonObject;
   #jws: string;
   #second: number;
   #signature: Uint8Array<ArrayBuffer> | undefined;
   #signingInput: Uint8Array<ArrayBuffer> | undefined;
 
-  constructor(header: JsonObject, claims: JsonObject, jws: string, second: number) {
+  constructor(header: JsonObject, jws: string, second: number) {
     this.header = header;
-    this.claims = claims;
     this.#jws = jws;
     this.#second = second;
   }
@@ -134,6 +142,30 @@ class LazyJws implements DecodedJws {
   get signingInput(): Uint8Array<ArrayBuffer> {
     return this.#signingInput ??= toBytes(this.#jws.slice(0, this.#second));
   }
+
+  get compact(): string {
+    return this.#jws;
+  }
+}
+
+/** A {@link DecodedJws}: a {@link LazySigned} with the claims. */
+class LazyJws extends LazySigned implements DecodedJws {
+  claims: JsonObject;
+
+  constructor(header: JsonObject, claims: JsonObject, jws: string, second: number) {
+    super(header, jws, second);
+    this.claims = claims;
+  }
+}
+
+/**
+ * The header, signing input and signature of a compact JWS that {@link decodeJws} accepted
+ * before (its {@link DecodedJws.compact}), read again for a signature check.
+ */
+export function decodeSigned(jws: string): SignedJws {
+  const first = jws.indexOf(".");
+  const second = jws.indexOf(".", first + 1);
+  return new LazySigned(parseSegmentJson(jws.slice(0, first), "header"), jws, second);
 }
 
 function assertSupportedHeader(header: JsonObject): void {
@@ -230,7 +262,7 @@ function signatureParams(key: CryptoKey): JWSAlgorithmInfo["signature"] {
 }
 
 /** Verifies a JWS signature; an invalid signature throws. */
-export async function verifySignature(jws: DecodedJws, alg: string, key: CryptoKey): Promise<void> {
+export async function verifySignature(jws: SignedJws, alg: string, key: CryptoKey): Promise<void> {
   const params = signatureParams(key);
   let valid: boolean;
   try {

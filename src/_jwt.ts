@@ -10,7 +10,13 @@
  */
 
 import type { HttpOptions } from "./_http.ts";
-import { type DecodedJws, decodeJws, SUPPORTED_ALGS, verifySignature } from "./_jose.ts";
+import {
+  type DecodedJws,
+  decodeJws,
+  type SignedJws,
+  SUPPORTED_ALGS,
+  verifySignature,
+} from "./_jose.ts";
 import { clientTime, type ClockOptions, toleranceOf } from "./_time.ts";
 import {
   argError,
@@ -289,7 +295,7 @@ export function decodeChecked(jwt: string, allowed: readonly string[], reason: s
 /** Verifies a decoded JWS against the authorization server's JWKS. */
 export async function verifyWithServerKeys(
   as: AuthorizationServer,
-  jws: DecodedJws,
+  jws: SignedJws,
   options?: HttpOptions & JWKSCacheOptions,
 ): Promise<void> {
   const key = await selectVerificationKey(as, jws.header, options);

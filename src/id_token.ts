@@ -9,7 +9,7 @@
 
 import { assertAs, isResponseLike } from "./_assert.ts";
 import type { HttpOptions } from "./_http.ts";
-import type { DecodedJws } from "./_jose.ts";
+import { type DecodedJws, decodeSigned } from "./_jose.ts";
 import {
   allowedAlgs,
   checkAudience,
@@ -55,11 +55,16 @@ export interface IdTokenChecks {
 const REQUIRED_CLAIMS = ["iss", "sub", "aud", "iat", "exp"] as const;
 
 const validatedClaims = new WeakMap<object, IDToken>();
-const signedResponses = new WeakMap<object, DecodedJws>();
+const signedResponses = new WeakMap<object, string>();
 
-/** Records the JWS received in a response so {@link validateApplicationLevelSignature} can verify it. */
+/**
+ * Records the JWS received in a response so {@link validateApplicationLevelSignature} can verify
+ * it: the compact JWS only, not its parsed header and claims, which would live on with every
+ * response a caller keeps (about 400 bytes more each, and more to copy in every young-generation
+ * collection while they live).
+ */
 export function rememberJws(response: Response, jws: DecodedJws): void {
-  signedResponses.set(response, jws);
+  signedResponses.set(response, jws.compact);
 }
 
 /** Records validated ID token claims against the object returned to the caller. */
@@ -67,11 +72,20 @@ export function rememberClaims(result: object, claims: IDToken): void {
   validatedClaims.set(result, claims);
 }
 
-/** Decrypts a compact JWE with the caller's `[jweDecrypt]` when the value has five segments. */
-export async function decryptIfNeeded(value: string, options?: JWEDecryptOptions): Promise<string> {
+/**
+ * Decrypts a compact JWE with the caller's `[jweDecrypt]` when the value has five segments. A
+ * value that is no JWE comes back as it is, synchronously: the common case pays no promise.
+ */
+export function decryptIfNeeded(
+  value: string,
+  options?: JWEDecryptOptions,
+): string | Promise<string> {
   let dots = 0;
   for (let i = value.indexOf("."); i !== -1; i = value.indexOf(".", i + 1)) dots++;
-  if (dots !== 4) return value;
+  return dots === 4 ? decryptJwe(value, options) : value;
+}
+
+async function decryptJwe(value: string, options?: JWEDecryptOptions): Promise<string> {
   const decrypt = options?.[jweDecrypt];
   if (typeof decrypt !== "function") {
     throw unsupported("JWE decryption is not configured, pass a [jweDecrypt] function", {});
@@ -264,5 +278,9 @@ export async function validateApplicationLevelSignature(
       "ERR_INVALID_ARG_VALUE",
     );
   }
-  await verifyWithServerKeys(as, jws, options as HttpOptions & ValidateSignatureOptions);
+  await verifyWithServerKeys(
+    as,
+    decodeSigned(jws),
+    options as HttpOptions & ValidateSignatureOptions,
+  );
 }

@@ -237,9 +237,10 @@ export async function validateJwtAccessToken(
   checkTimestamps(claims, options);
 
   const confirmation = confirmationMethodOf(claims);
+  // get() rather than has(): on a Deno.serve request has() copies every header into JavaScript.
   if (
     options?.requireDPoP === true || scheme === "dpop" || confirmation === "jkt" ||
-    request.headers.has("dpop")
+    request.headers.get("dpop") !== null
   ) {
     await checkDPoP(request, scheme, token, claims, allowed, options);
   }

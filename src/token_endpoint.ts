@@ -170,7 +170,8 @@ export async function processTokenEndpointResponse(
   assertAs(as);
   assertClient(client);
   assertResponse(response);
-  await checkStatus(response, 200, "Token Endpoint");
+  const failed = checkStatus(response, 200, "Token Endpoint");
+  if (failed !== undefined) await failed;
   const body = await readJsonObject(response);
   checkTokenResponseShape(body);
   const tokenType = (body.token_type as string).toLowerCase();
@@ -192,7 +193,8 @@ export async function processTokenEndpointResponse(
     });
   }
   if (typeof body.id_token === "string") {
-    const idToken = await decryptIfNeeded(body.id_token, options);
+    let idToken = decryptIfNeeded(body.id_token, options);
+    if (typeof idToken !== "string") idToken = await idToken;
     const { jws, claims } = validateIdTokenClaims(as, client, idToken, checks);
     rememberJws(response, jws);
     rememberClaims(result, claims);
