@@ -112,7 +112,8 @@ export async function dynamicClientRegistrationRequest(
 ): Promise<Response> {
   assertAs(as);
   if (!isJsonObject(metadata)) throw argError('"metadata" must be an object');
-  const token = options?.initialAccessToken;
+  // An empty token sends no Authorization header, as oauth4webapi does.
+  const token = options?.initialAccessToken || undefined;
   if (token !== undefined) assertNonEmptyString(token, '"options.initialAccessToken"');
   const url = resolveEndpoint(as, "registration_endpoint", false, enforcesHttps(options));
   return await sendJson(url, "POST", JSON.stringify(metadata), token, options);

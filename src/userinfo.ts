@@ -125,28 +125,6 @@ export interface UserInfoResponse {
   readonly [claim: string]: JsonValue | undefined;
 }
 
-/** Headers the library sets itself and a caller may not supply. */
-const RESERVED_HEADERS = ["authorization", "dpop"];
-
-/**
- * Builds the request headers from the caller's, refusing `Authorization` and `DPoP`: they carry
- * the access token and its proof, which the library writes.
- *
- * @internal
- */
-export function resourceHeaders(input: HttpOptions["headers"], name: string): Headers {
-  const headers = prepareHeaders(input);
-  for (const reserved of RESERVED_HEADERS) {
-    if (headers.has(reserved)) {
-      throw argError(
-        `${name} must not contain the "${reserved}" header, it is set from the access token`,
-        "ERR_INVALID_ARG_VALUE",
-      );
-    }
-  }
-  return headers;
-}
-
 /**
  * Sends a UserInfo request (OpenID Connect Core §5.3.1): a `GET` to `as.userinfo_endpoint` (its
  * `mtls_endpoint_aliases` entry when `client.use_mtls_endpoint_aliases` is true) presenting the
@@ -162,7 +140,8 @@ export function resourceHeaders(input: HttpOptions["headers"], name: string): He
  * @param as Authorization server metadata (with `userinfo_endpoint`).
  * @param client Client metadata.
  * @param accessToken The access token.
- * @param options `DPoP`, `[customFetch]`, `signal`, `headers` (not `Authorization` nor `DPoP`),
+ * @param options `DPoP`, `[customFetch]`, `signal`, `headers` (not `Authorization`; a `DPoP` header
+ *   with the caller's own proof makes the scheme `DPoP`),
  *   `[allowInsecureRequests]`.
  * @returns The raw response; pass it to {@link processUserInfoResponse}.
  * @throws {OperationProcessingError} `MISSING_SERVER_METADATA` without a userinfo endpoint,
@@ -213,12 +192,16 @@ export async function userInfoRequest(
   );
   const transport = transportFor(client, httpOptions);
   const dpop = dpopOf(options);
-  const headers = resourceHeaders(options?.headers, '"options.headers"');
+  const headers = prepareHeaders(options?.headers);
   headers.set(
     "accept",
-    client.userinfo_signed_response_alg === undefined ? "application/json" : "application/jwt",
+    client.userinfo_signed_response_alg === undefined
+      ? "application/json, application/jwt"
+      : "application/jwt",
   );
-  headers.set("authorization", `${dpop === undefined ? "Bearer" : "DPoP"} ${accessToken}`);
+  // A caller's own DPoP proof switches the scheme, as a DPoP signer does.
+  const scheme = dpop !== undefined || headers.has("dpop") ? "DPoP" : "Bearer";
+  headers.set("authorization", `${scheme} ${accessToken}`);
   const response = await send({
     url,
     method: "GET",

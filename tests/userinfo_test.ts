@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import * as oauth from "@authlane/oauth";
+import * as o4w from "oauth4webapi";
 import { assertOAuthError, assertTypeError } from "./_assert.ts";
 import {
   challenge,
@@ -85,7 +86,7 @@ Deno.test("userInfoRequest() sends a GET with a Bearer token accepting JSON to u
   assert.equal(sent.url.href, server.as.userinfo_endpoint);
   assert.equal(sent.mtls, false);
   assert.equal(sent.headers.get("authorization"), "Bearer at-1");
-  assert.equal(sent.headers.get("accept"), "application/json");
+  assert.equal(sent.headers.get("accept"), "application/json, application/jwt");
   assert.equal(sent.dpop, undefined);
   const userinfo = await oauth.processUserInfoResponse(
     server.as,
@@ -122,6 +123,32 @@ Deno.test("userInfoRequest() sends a DPoP token with a proof bound to it when op
   // The fake server verified the proof (signature, htm, htu, ath) before answering 200.
   assert.equal(response.status, 200);
   await oauth.processUserInfoResponse(server.as, server.client, "user-1", response);
+});
+
+Deno.test("userInfoRequest() sends what oauth4webapi sends: Accept, and a caller's own DPoP header switching the scheme", async () => {
+  const as = { issuer: "https://as.example", userinfo_endpoint: "https://as.example/userinfo" };
+  const send = async (lib: typeof oauth | typeof o4w, headers?: Record<string, string>) => {
+    let seen: Headers | undefined;
+    const options = {
+      headers,
+      [lib.customFetch]: (_url: string, init: RequestInit) => {
+        seen = new Headers(init.headers);
+        return Promise.resolve(Response.json({ sub: "user-1" }));
+      },
+    };
+    const response = await lib.userInfoRequest(as, { client_id: "c" }, "at-3", options);
+    await response.body?.cancel();
+    return {
+      accept: seen?.get("accept"),
+      authorization: seen?.get("authorization"),
+      dpop: seen?.get("dpop"),
+    };
+  };
+  for (const headers of [undefined, { dpop: "caller-proof" }]) {
+    const ours = await send(oauth, headers);
+    assert.deepEqual(ours, await send(o4w, headers));
+    assert.equal(ours.authorization, headers ? "DPoP at-3" : "Bearer at-3");
+  }
 });
 
 Deno.test("userInfoRequest() retries with the nonce after a DPoP use_dpop_nonce challenge", async () => {
@@ -191,18 +218,16 @@ Deno.test("userInfoRequest() refuses metadata without a userinfo_endpoint", asyn
   assert.equal(server.requests.length, 0);
 });
 
-Deno.test("userInfoRequest() keeps custom headers but refuses a caller's Authorization or DPoP header", async () => {
+Deno.test("userInfoRequest() keeps custom headers but refuses a caller's Authorization header", async () => {
   const server = createFakeAs();
-  for (const name of ["Authorization", "DPoP"]) {
-    await assertTypeError(
-      () =>
-        oauth.userInfoRequest(server.as, server.client, "at", {
-          ...server.options,
-          headers: { [name]: "x" },
-        }),
-      "ERR_INVALID_ARG_VALUE",
-    );
-  }
+  await assertTypeError(
+    () =>
+      oauth.userInfoRequest(server.as, server.client, "at", {
+        ...server.options,
+        headers: { Authorization: "x" },
+      }),
+    "ERR_INVALID_ARG_VALUE",
+  );
   assert.equal(server.requests.length, 0);
   const response = await oauth.userInfoRequest(server.as, server.client, "at", {
     ...server.options,
