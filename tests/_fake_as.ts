@@ -16,7 +16,7 @@
  * | `jwks` | `/jwks` | `server.jwks` |
  * | `authorization` | `/authorize` | 302 to `redirect_uri` with `code`, `state`, `iss` (or JARM) |
  * | `token` | `/token` | tokens; PKCE and single use checked for codes it issued |
- * | `userinfo` | `/userinfo` | `{ sub, name, email }` (a JWT when `Accept: application/jwt`) |
+ * | `userinfo` | `/userinfo` | `{ sub, name, email }` (a JWT when `Accept` names `application/jwt` and not JSON) |
  * | `introspection` | `/introspect` | `{ active: true, … }` (a JWT per RFC 9701 when asked) |
  * | `revocation` | `/revoke` | 200, empty |
  * | `par` | `/par` | 201 `{ request_uri, expires_in: 60 }` |

@@ -393,7 +393,10 @@ export class DefaultRoutes {
     const presented = await this.#presentedToken(record);
     if (presented instanceof Response) return presented;
     const claims = { sub: "user-1", name: "Test User", email: "user-1@as.example" };
-    if (/application\/jwt/i.test(record.headers.get("accept") ?? "")) {
+    // Signed when the client asks for JWT only (it registered userinfo_signed_response_alg); a
+    // client that accepts both gets JSON, as a server answers one without that registration.
+    const accept = record.headers.get("accept") ?? "";
+    if (/application\/jwt/i.test(accept) && !/application\/json/i.test(accept)) {
       const aud = this.#tokens.get(presented.token)?.clientId ?? this.#server.client.client_id;
       return jwtResponse(await this.#server.sign({ iss: this.#server.issuer, aud, ...claims }));
     }
