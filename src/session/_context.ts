@@ -155,6 +155,24 @@ export function toUrl(value: unknown, name: string): URL {
   }
 }
 
+/**
+ * Checks the client options every session part takes: a `client` with a non-empty `client_id`
+ * and a `clientAuth` function.
+ */
+export function checkClientOptions(
+  options: { client?: { client_id?: unknown }; clientAuth?: unknown },
+): void {
+  if (typeof options.client?.client_id !== "string" || options.client.client_id === "") {
+    throw argumentError('"client.client_id" must be a non-empty string', "ERR_INVALID_ARG_TYPE");
+  }
+  if (typeof options.clientAuth !== "function") {
+    throw argumentError(
+      '"clientAuth" must be a client authentication function',
+      "ERR_INVALID_ARG_TYPE",
+    );
+  }
+}
+
 const statuses = new WeakMap<object, number>();
 
 /**

@@ -16,6 +16,7 @@
 import * as oauth from "../../mod.ts";
 import {
   cachedDiscovery,
+  checkClientOptions,
   codeOf,
   type Context,
   type CustomFetch,
@@ -228,15 +229,7 @@ export function createSessionAuth(options: SessionAuthOptions): SessionAuth {
   }
   const issuer = toUrl(options.issuer, "issuer");
   const redirect = toUrl(options.redirectUri, "redirectUri");
-  if (typeof options.client?.client_id !== "string" || options.client.client_id === "") {
-    throw argumentError('"client.client_id" must be a non-empty string', "ERR_INVALID_ARG_TYPE");
-  }
-  if (typeof options.clientAuth !== "function") {
-    throw argumentError(
-      '"clientAuth" must be a client authentication function',
-      "ERR_INVALID_ARG_TYPE",
-    );
-  }
+  checkClientOptions(options);
   const cookies = cookieNamesFor(redirect);
   const origin = redirect.origin;
   const postLogout = options.postLogoutRedirectUri === undefined

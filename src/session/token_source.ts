@@ -9,7 +9,14 @@
  */
 
 import * as oauth from "../../mod.ts";
-import { cachedDiscovery, type CustomFetch, httpOptions, redacted, toUrl } from "./_context.ts";
+import {
+  cachedDiscovery,
+  checkClientOptions,
+  type CustomFetch,
+  httpOptions,
+  redacted,
+  toUrl,
+} from "./_context.ts";
 import { coordinate, singleflight } from "./_lease.ts";
 import { argumentError } from "./errors.ts";
 import { checkPrefix, digest, type KeyPart, KvHandle, type KvRetryOptions } from "./kv.ts";
@@ -125,15 +132,7 @@ export function createClientCredentialsTokenSource(
   options: ClientCredentialsTokenSourceOptions,
 ): ClientCredentialsTokenSource {
   const issuer = toUrl(options?.issuer, "issuer");
-  if (typeof options.client?.client_id !== "string" || options.client.client_id === "") {
-    throw argumentError('"client.client_id" must be a non-empty string', "ERR_INVALID_ARG_TYPE");
-  }
-  if (typeof options.clientAuth !== "function") {
-    throw argumentError(
-      '"clientAuth" must be a client authentication function',
-      "ERR_INVALID_ARG_TYPE",
-    );
-  }
+  checkClientOptions(options);
   const { client, clientAuth } = options;
   const refreshAhead = options.refreshAhead ?? 60;
   const defaultExpiresIn = options.defaultExpiresIn ?? 300;
