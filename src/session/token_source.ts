@@ -18,7 +18,6 @@ import {
   toUrl,
 } from "./_context.ts";
 import { coordinate, singleflight } from "./_lease.ts";
-import { argumentError } from "./errors.ts";
 import { checkPrefix, digest, type KeyPart, KvHandle, type KvRetryOptions } from "./kv.ts";
 
 /** Options of {@linkcode createClientCredentialsTokenSource}. */
