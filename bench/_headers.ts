@@ -2,7 +2,7 @@
  * What reading a fetched Response's headers costs, on its own (no body read): the `headers`
  * getter, one `get()` of a name Deno fast-paths (`content-type`), one of a name it does not
  * (`content-length`), the three authlane's body cap needs, and the same by `has()` or by one
- * `forEach` pass. Fresh `fetch()` Responses each time (Deno builds a header list's lowercased
+ * `forEach` pass (authlane's read of a native Response since issue 14's second round). Fresh `fetch()` Responses each time (Deno builds a header list's lowercased
  * copy on first use and keeps it), interleaved rounds, CPU time, medians.
  *
  * `deno run -A --v8-flags=--expose-gc bench/_headers.ts`
@@ -27,7 +27,7 @@ const variants: Record<string, (r: Response) => unknown> = {
   "headers getter": (r) => r.headers,
   "get content-type (fast path)": (r) => r.headers.get("content-type"),
   "get content-length": (r) => r.headers.get("content-length"),
-  "get CL, CE, TE (authlane)": (r) => {
+  "get CL, CE, TE (before)": (r) => {
     const h = r.headers;
     return [h.get("content-length"), h.get("content-encoding"), h.get("transfer-encoding")];
   },
@@ -44,11 +44,28 @@ const variants: Record<string, (r: Response) => unknown> = {
     });
     return found;
   },
+  "forEach with thisArg (authlane)": (r) => {
+    const framing: Framing = { length: null, coding: null, transfer: null };
+    r.headers.forEach(collectFraming, framing);
+    return framing;
+  },
   "3 × get content-type": (r) => {
     const h = r.headers;
     return [h.get("content-type"), h.get("content-type"), h.get("content-type")];
   },
 };
+
+interface Framing {
+  length: string | null;
+  coding: string | null;
+  transfer: string | null;
+}
+
+function collectFraming(this: Framing, value: string, name: string): void {
+  if (name === "content-length") this.length = value;
+  else if (name === "content-encoding") this.coding = value;
+  else if (name === "transfer-encoding") this.transfer = value;
+}
 
 const names = Deno.args.length > 0 ? Deno.args : Object.keys(variants);
 const results: Record<string, number[]> = {};
@@ -65,4 +82,4 @@ for (let round = 0; round < 30; round++) {
   }
 }
 console.log("fetched Response headers, CPU µs per Response, median of 30 rounds:");
-for (const name of names) console.log(`  ${name.padEnd(30)} ${median(results[name]!).toFixed(2)}`);
+for (const name of names) console.log(`  ${name.padEnd(32)} ${median(results[name]!).toFixed(2)}`);

@@ -186,6 +186,59 @@ Deno.test("processClientCredentialsResponse() counts decoded bytes, so a gzip bo
   );
 });
 
+/**
+ * A fetched response whose one-call reads fail: what reads it must go through the body stream,
+ * counting. `calls` records the one-call reads tried.
+ */
+function withoutOneCallRead(response: Response): { response: Response; calls: string[] } {
+  const calls: string[] = [];
+  for (const name of ["bytes", "arrayBuffer", "text", "json", "blob"] as const) {
+    Object.defineProperty(response, name, {
+      value: () => {
+        calls.push(name);
+        return Promise.reject(new Error(`read whole with ${name}()`));
+      },
+    });
+  }
+  return { response, calls };
+}
+
+Deno.test("a fetched response is read in one call only with a Content-Length and no Content-Encoding or Transfer-Encoding", async () => {
+  const body = JSON.stringify({ access_token: "at", token_type: "Bearer" });
+  const gz = new Uint8Array(
+    await new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip")))
+      .arrayBuffer(),
+  );
+  // The framing headers in any case and order: the read decides on what fetch exposes.
+  await using server = serve((req) =>
+    new URL(req.url).pathname === "/gzip"
+      ? new Response(gz, {
+        headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" },
+      })
+      : new Response(body, { headers: { "content-type": "application/json" } })
+  );
+  const as = (path: string) => ({ ...asFor(server.origin), token_endpoint: server.origin + path });
+  const coded = withoutOneCallRead(
+    await oauth.clientCredentialsGrantRequest(as("/gzip"), client, auth, {}, insecure),
+  );
+  assert.equal(coded.response.type, "basic");
+  assert.equal(coded.response.headers.get("content-encoding"), "gzip");
+  assert.ok(coded.response.headers.get("content-length") !== null);
+  const tokens = await oauth.processClientCredentialsResponse(as("/gzip"), client, coded.response);
+  assert.equal(tokens.access_token, "at");
+  assert.deepEqual(coded.calls, [], "a coded body was read in one call");
+  // The legitimate variant: a plain body with its length is read in one call.
+  const plain = withoutOneCallRead(
+    await oauth.clientCredentialsGrantRequest(as("/plain"), client, auth, {}, insecure),
+  );
+  await assert.rejects(
+    oauth.processClientCredentialsResponse(as("/plain"), client, plain.response),
+    /read whole with bytes\(\)/,
+  );
+  assert.deepEqual(plain.calls, ["bytes"]);
+  await plain.response.body?.cancel();
+});
+
 Deno.test("clientCredentialsGrantRequest() hands customFetch a manual-redirect POST with the caller's headers", async () => {
   let seen: { url: string; init: oauth.CustomFetchOptions<"POST", URLSearchParams> } | undefined;
   const as = { issuer: "https://as.example", token_endpoint: "https://as.example/token" };

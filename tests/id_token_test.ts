@@ -485,6 +485,26 @@ Deno.test("processAuthorizationCodeResponse() refuses an empty expectedNonce bef
   await response.body?.cancel();
 });
 
+Deno.test("processAuthorizationCodeResponse() rejects a bad option, never throws synchronously", async () => {
+  const server = createFakeAs();
+  const response = await tokenResponse(server, await server.idToken());
+  let promise: Promise<unknown> | undefined;
+  // Its options are checked outside an async function; they must still end in a rejection.
+  const options = {
+    get expectedNonce(): string {
+      throw new TypeError("getter");
+    },
+  };
+  promise = oauth.processAuthorizationCodeResponse(server.as, server.client, response, options);
+  await assert.rejects(promise, TypeError);
+  promise = oauth.processAuthorizationCodeResponse(server.as, server.client, response, {
+    maxAge: -1,
+  });
+  await assertTypeError(promise, "ERR_INVALID_ARG_VALUE");
+  assert.equal(response.bodyUsed, false);
+  await response.body?.cancel();
+});
+
 Deno.test("processAuthorizationCodeResponse() refuses an invalid maxAge before reading the response", async () => {
   const server = createFakeAs();
   for (
