@@ -50,75 +50,68 @@ const SHA_256 = "SHA-256";
 const SHA_384 = "SHA-384";
 const SHA_512 = "SHA-512";
 /** SHAKE256 with a 512-bit output, the hash inside ML-DSA (FIPS 204); both spellings of length. */
-const SHAKE_256 = { name: "cSHAKE256", length: 512, outputLength: 512 };
+const SHAKE_256 = Object.freeze({ name: "cSHAKE256", length: 512, outputLength: 512 });
 
 /** RFC 7518 §3.3 (`RS*`) and §3.5 (`PS*`). */
 function rsa(hash: string, pss: boolean): JWSAlgorithmInfo {
   const name = pss ? "RSA-PSS" : "RSASSA-PKCS1-v1_5";
   const bits = Number(hash.slice(4));
-  return {
+  return Object.freeze({
     kty: "RSA",
-    key: { name, hash },
+    key: Object.freeze({ name, hash }),
     // RFC 7518 §3.5: the salt is as long as the hash output.
-    signature: pss ? { name, saltLength: bits / 8 } as RsaPssParams : { name },
+    signature: Object.freeze(pss ? { name, saltLength: bits / 8 } as RsaPssParams : { name }),
     halfHash: hash,
     minModulusLength: 2048,
     verify: true,
     sign: true,
     generate: true,
     spec: pss ? "RFC 7518 §3.5" : "RFC 7518 §3.3",
-  };
+  });
 }
 
 /** RFC 7518 §3.4: ECDSA on a NIST curve with the matching SHA-2. */
 function ecdsa(crv: "P-256" | "P-384" | "P-521", hash: string): JWSAlgorithmInfo {
-  return {
+  return Object.freeze({
     kty: "EC",
     crv,
-    key: { name: "ECDSA", namedCurve: crv } as EcKeyImportParams,
-    signature: { name: "ECDSA", hash } as EcdsaParams,
+    key: Object.freeze({ name: "ECDSA", namedCurve: crv } as EcKeyImportParams),
+    signature: Object.freeze({ name: "ECDSA", hash } as EcdsaParams),
     halfHash: hash,
     verify: true,
     sign: true,
     generate: true,
     spec: "RFC 7518 §3.4",
-  };
+  });
 }
 
 /** Ed25519 signatures, under their fully specified name or the deprecated polymorphic `EdDSA`. */
 function ed25519(sign: boolean, spec: string): JWSAlgorithmInfo {
-  return {
+  return Object.freeze({
     kty: "OKP",
     crv: "Ed25519",
-    key: { name: "Ed25519" },
-    signature: { name: "Ed25519" },
+    key: Object.freeze({ name: "Ed25519" }),
+    signature: Object.freeze({ name: "Ed25519" }),
     halfHash: SHA_512,
     verify: true,
     sign,
     generate: true,
     spec,
-  };
+  });
 }
 
 /** ML-DSA (FIPS 204) with an `AKP` key whose `alg` names the parameter set. */
 function mlDsa(name: "ML-DSA-44" | "ML-DSA-65" | "ML-DSA-87"): JWSAlgorithmInfo {
-  return {
+  return Object.freeze({
     kty: "AKP",
-    key: { name },
-    signature: { name },
+    key: Object.freeze({ name }),
+    signature: Object.freeze({ name }),
     halfHash: SHAKE_256,
     verify: true,
     sign: true,
     generate: true,
     spec: "draft-ietf-cose-dilithium",
-  };
-}
-
-function deepFreeze<T extends object>(value: T): T {
-  for (const member of Object.values(value)) {
-    if (typeof member === "object" && member !== null) deepFreeze(member);
-  }
-  return Object.freeze(value);
+  });
 }
 
 /**
@@ -127,7 +120,7 @@ function deepFreeze<T extends object>(value: T): T {
  * and RSASSA-PSS with SHA-2 (2048-bit moduli or more), ECDSA on P-256/P-384/P-521, Ed25519 (also
  * as `EdDSA`), and ML-DSA-44/65/87 where the runtime's Web Crypto implements ML-DSA (Deno 2.9
  * does). `none` and the HMAC algorithms are not here: authlane never verifies with them, and signs
- * with HMAC only for `ClientSecretJwt`. The table is frozen.
+ * with HMAC only for `ClientSecretJwt`. The table is frozen, down to the Web Crypto parameters.
  *
  * @example Which algorithms can I generate keys for?
  * ```ts
@@ -139,7 +132,7 @@ function deepFreeze<T extends object>(value: T): T {
  * @see {@link https://www.rfc-editor.org/rfc/rfc7518#section-3.1 | RFC 7518 §3.1}
  * @see {@link https://www.rfc-editor.org/rfc/rfc9864 | RFC 9864}
  */
-export const JWS_ALGORITHMS: Readonly<Record<JWSAlgorithm, JWSAlgorithmInfo>> = deepFreeze(
+export const JWS_ALGORITHMS: Readonly<Record<JWSAlgorithm, JWSAlgorithmInfo>> = Object.freeze(
   {
     RS256: rsa(SHA_256, false),
     RS384: rsa(SHA_384, false),
