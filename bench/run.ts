@@ -3,7 +3,7 @@
  *
  * Per workload it prints authlane ops/s, oauth4webapi ops/s, their ratio, each library's per-op
  * cost as a multiple of the floor, and the cost of building one input (Response, Request or URL),
- * which is kept out of the timed loop. Then cold start (a fresh `deno run` importing mod.ts, minus
+ * which is kept out of the timed loop. Then cold start (a fresh `deno run` importing the package entry (dist/authlane.js), minus
  * an empty script, beside the TypeScript sources and oauth4webapi) and shipped size.
  *
  * Each workload runs in a fresh process of its own (`--in-process` runs them all in this one).
@@ -122,7 +122,7 @@ async function runOnce(script: string): Promise<number> {
 
 interface ColdStart {
   empty: number;
-  /** `import "mod.ts"`: the package entry, which loads dist/authlane.js. */
+  /** `import "dist/authlane.js"`: the package's "." export, as users load it. */
   authlane: number;
   /** `import "src/index.ts"`: the TypeScript sources the bundle is made from (39 modules). */
   authlaneSources: number;
@@ -244,7 +244,7 @@ async function sizes(): Promise<Size[]> {
         gzip: await gzipSize(all),
       },
       await fileSize(
-        "authlane dist/authlane.js (what mod.ts loads)",
+        'authlane dist/authlane.js (the "." export)',
         fromFileUrl(new URL("dist/authlane.js", ROOT)),
       ),
       {
@@ -444,7 +444,7 @@ async function main(): Promise<void> {
     console.log(
       `\nCold start (fresh \`deno run\`, median of ${cold.runs} runs each, interleaved):\n` +
         `  empty script            ${cold.empty.toFixed(1)} ms\n` +
-        `  import mod.ts           ${cold.authlane.toFixed(1)} ms  → authlane adds ${
+        `  import the "." export  ${cold.authlane.toFixed(1)} ms  → authlane adds ${
           (cold.authlane - cold.empty).toFixed(1)
         } ms\n` +
         `  import src/index.ts     ${cold.authlaneSources.toFixed(1)} ms  → adds ${

@@ -55,8 +55,16 @@ Deno.test("mod.ts works as users import it: a lying discovery document is refuse
   assert.equal(seen, "https://as.example.com/.well-known/openid-configuration");
 });
 
-Deno.test("the shipped run (tools/test.ts) resolves @authlane/oauth to mod.ts, the sources run to src/", () => {
+Deno.test('the shipped run (tools/test.ts) resolves @authlane/oauth to the package\'s "." export, the sources run to src/', async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  assert.equal(config.exports["."], "./dist/authlane.js");
+  // The "." export is JavaScript: its types and docs must come from the sources, or JSR users
+  // would get an untyped module.
+  const bundle = await Deno.readTextFile(new URL("../dist/authlane.js", import.meta.url));
+  assert.ok(bundle.startsWith('/* @ts-self-types="../src/index.ts" */\n'), bundle.slice(0, 80));
   const resolved = import.meta.resolve("@authlane/oauth");
-  const expected = Deno.env.get("AUTHLANE_ENTRY") === "shipped" ? "../mod.ts" : "../src/index.ts";
+  const expected = Deno.env.get("AUTHLANE_ENTRY") === "shipped"
+    ? "../dist/authlane.js"
+    : "../src/index.ts";
   assert.equal(resolved, new URL(expected, import.meta.url).href);
 });

@@ -4,14 +4,15 @@
  * 1. Every test file runs with `@authlane/oauth` resolved to `src/index.ts` (the TypeScript
  *    sources), as in a plain `deno test`.
  * 2. Every test file that reaches the library only through its entry points (the `exports` of
- *    deno.json and `src/index.ts`) runs again with `@authlane/oauth` resolved to `mod.ts`, the
- *    published entry that loads the bundle `deno task build` writes to `dist/authlane.js`.
+ *    deno.json and `src/index.ts`) runs again with `@authlane/oauth` resolved to
+ *    `dist/authlane.js`, the package's `.` export, the bundle `deno task build` writes (typed by
+ *    `src/index.ts` through its `@ts-self-types` directive).
  *
  * Which files qualify is read from Deno's own module graph (`deno info --json`), not from a list:
  * a file qualifies unless some module of its graph outside `src/` imports a `src/` module that is
  * not an entry point. The end-to-end, attack, property and export tests must qualify; the run
  * fails when one does not, naming the import that keeps it out. A file whose graph never reaches
- * the library (no module of `src/`, not `mod.ts`) runs the same either way and runs once, on the
+ * the library (no module of `src/`, not the bundle) runs the same either way and runs once, on the
  * sources: the harness tests, and the runtime matrix of tests/runtimes/, which loads
  * `dist/authlane.js` in Node.js, Bun, workerd and chromium, not through `@authlane/oauth`.
  *
@@ -24,7 +25,7 @@ import { moduleGraph, relative } from "./_module_graph.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SOURCE_ENTRY = new URL("src/index.ts", ROOT).href;
-const SHIPPED_ENTRY = new URL("mod.ts", ROOT).href;
+const SHIPPED_ENTRY = new URL("dist/authlane.js", ROOT).href;
 
 /** Test files (or folders of them) that must run on the shipped entry. */
 const MUST_SHIP = [
@@ -101,7 +102,7 @@ function blocker(
   );
 }
 
-/** Whether some module of `file`'s graph is the library: a module of `src/`, or `mod.ts`. */
+/** Whether some module of `file`'s graph is the library: a module of `src/`, or the bundle. */
 function reachesLibrary(file: string, graph: Map<string, string[]>): boolean {
   const library = (_: string, to: string) =>
     to.startsWith(SRC) || to === SHIPPED_ENTRY ? to : undefined;
@@ -167,7 +168,7 @@ if (import.meta.main) {
     await Deno.writeTextFile(map, JSON.stringify({ imports }, null, 2));
     console.log(
       `\n== ${shipped.length} of ${files.length} test files on the shipped entry ` +
-        "(@authlane/oauth -> mod.ts -> dist/authlane.js); " +
+        "(@authlane/oauth -> dist/authlane.js); " +
         `${once} that never import the library ran once, above`,
     );
     onShipped = await denoTest(

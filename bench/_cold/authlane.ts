@@ -1,2 +1,3 @@
-// Cold start: a fresh process importing authlane as users do (mod.ts, which loads dist/authlane.js).
-import "../../mod.ts";
+// Cold start: a fresh process importing authlane as users do: the package's "." export,
+// dist/authlane.js (typed by src/index.ts through @ts-self-types).
+import "../../dist/authlane.js";
