@@ -11,6 +11,7 @@
  */
 
 import process from "node:process";
+import { collectFraming, type Framing } from "../src/_http.ts";
 import { median } from "./_harness.ts";
 
 const text = JSON.stringify({ access_token: "x".repeat(60), token_type: "Bearer" });
@@ -54,18 +55,6 @@ const variants: Record<string, (r: Response) => unknown> = {
     return [h.get("content-type"), h.get("content-type"), h.get("content-type")];
   },
 };
-
-interface Framing {
-  length: string | null;
-  coding: string | null;
-  transfer: string | null;
-}
-
-function collectFraming(this: Framing, value: string, name: string): void {
-  if (name === "content-length") this.length = value;
-  else if (name === "content-encoding") this.coding = value;
-  else if (name === "transfer-encoding") this.transfer = value;
-}
 
 const names = Deno.args.length > 0 ? Deno.args : Object.keys(variants);
 const results: Record<string, number[]> = {};

@@ -319,7 +319,7 @@ function readBody(response: Response, maxBytes: number): Promise<unknown> {
 }
 
 /** The headers that say how a body is framed and coded, each combined as `get` returns it. */
-interface Framing {
+export interface Framing {
   /** `Content-Length`. */
   length: string | null;
   /** `Content-Encoding`. */
@@ -328,7 +328,8 @@ interface Framing {
   transfer: string | null;
 }
 
-function collectFraming(this: Framing, value: string, name: string): void {
+/** A `Headers.forEach` callback filling the {@link Framing} given as `thisArg`. */
+export function collectFraming(this: Framing, value: string, name: string): void {
   if (name === "content-length") this.length = value;
   else if (name === "content-encoding") this.coding = value;
   else if (name === "transfer-encoding") this.transfer = value;
