@@ -109,11 +109,68 @@ function batchSize(perOpMs: number, plan: Plan): number {
   return Math.max(8, Math.min(50_000, Math.round(plan.batchMs / perOpMs)));
 }
 
-/** Measures one workload. */
-export async function measure<I>(w: Workload<I>, plan: Plan): Promise<Result> {
-  const perA = await warm(w, w.authlane, plan.warmupMs);
-  const perB = await warm(w, w.oauth4webapi, plan.warmupMs);
-  const perF = await warm(w, w.floor, plan.warmupMs / 2);
+/** One timed batch of one side, per operation. */
+export interface Batch {
+  /** CPU milliseconds per operation. */
+  cpu: number;
+  /** Wall-clock milliseconds per operation. */
+  wall: number;
+  /** CPU microseconds to build one input (not part of `cpu`). */
+  buildUs: number;
+}
+
+/**
+ * One side of a workload (authlane, oauth4webapi, the floor, the bare platform work) as the
+ * rounds drive it: in this process ({@link localSide}) or in a process of its own
+ * (bench/_side.ts), so that a library is timed with no other library's code running beside it.
+ */
+export interface Side {
+  /** Runs the side for about `ms` (warm-up); returns the last batch's wall ms per operation. */
+  warm(ms: number): Promise<number>;
+  /** Builds `n` inputs (timed apart), collects garbage, pauses, times one batch, pauses. */
+  batch(n: number, pauseMs: number): Promise<Batch>;
+}
+
+/** A side that runs `op` in this process. */
+export function localSide<I>(w: Workload<I>, op: Op<I>): Side {
+  return {
+    warm: (ms) => warm(w, op, ms),
+    async batch(n, pauseMs) {
+      const cpu = cpuMs();
+      const inputs = await w.build(n);
+      const buildUs = ((cpuMs() - cpu) / n) * 1000;
+      collect?.();
+      await pause(pauseMs);
+      const [c, wall] = await timeBatch(op, inputs, w.sync);
+      await pause(pauseMs);
+      return { cpu: c / n, wall: wall / n, buildUs };
+    },
+  };
+}
+
+/** The sides of one workload. */
+export interface Sides {
+  authlane: Side;
+  oauth4webapi: Side;
+  floor: Side;
+  platform?: Side;
+}
+
+/** Measures one workload with every side in this process. */
+export function measure<I>(w: Workload<I>, plan: Plan): Promise<Result> {
+  return measureSides({
+    authlane: localSide(w, w.authlane),
+    oauth4webapi: localSide(w, w.oauth4webapi),
+    floor: localSide(w, w.floor),
+    platform: w.platform === undefined ? undefined : localSide(w, w.platform),
+  }, plan);
+}
+
+/** Measures one workload: warm-up and calibration, then interleaved rounds of the sides. */
+export async function measureSides(sides: Sides, plan: Plan): Promise<Result> {
+  const perA = await sides.authlane.warm(plan.warmupMs);
+  const perB = await sides.oauth4webapi.warm(plan.warmupMs);
+  const perF = await sides.floor.warm(plan.warmupMs / 2);
   const nLib = batchSize((perA + perB) / 2, plan);
   const nFloor = batchSize(perF, plan);
 
@@ -127,32 +184,27 @@ export async function measure<I>(w: Workload<I>, plan: Plan): Promise<Result> {
   const wallRatios: number[] = [];
   const aPlatform: number[] = [];
   const bPlatform: number[] = [];
-  const platform = w.platform;
-  const perP = platform === undefined ? 0 : await warm(w, platform, plan.warmupMs / 2);
+  const platform = sides.platform;
+  const perP = platform === undefined ? 0 : await platform.warm(plan.warmupMs / 2);
   const nPlatform = platform === undefined ? 0 : batchSize(perP, plan);
 
   /** Per-op [CPU ms, wall ms] of one batch. */
-  const run = async (op: Op<I>, n: number): Promise<[number, number]> => {
-    const cpu = cpuMs();
-    const inputs = await w.build(n);
-    builds.push(((cpuMs() - cpu) / n) * 1000);
-    collect?.();
-    await pause(plan.pauseMs);
-    const [c, wall] = await timeBatch(op, inputs, w.sync);
-    await pause(plan.pauseMs);
-    return [c / n, wall / n];
+  const run = async (side: Side, n: number): Promise<[number, number]> => {
+    const b = await side.batch(n, plan.pauseMs);
+    builds.push(b.buildUs);
+    return [b.cpu, b.wall];
   };
 
   for (let round = 0; round < plan.rounds; round++) {
     let a: [number, number], b: [number, number], f: [number, number];
     if (round % 2 === 0) {
-      a = await run(w.authlane, nLib);
-      b = await run(w.oauth4webapi, nLib);
-      f = await run(w.floor, nFloor);
+      a = await run(sides.authlane, nLib);
+      b = await run(sides.oauth4webapi, nLib);
+      f = await run(sides.floor, nFloor);
     } else {
-      f = await run(w.floor, nFloor);
-      b = await run(w.oauth4webapi, nLib);
-      a = await run(w.authlane, nLib);
+      f = await run(sides.floor, nFloor);
+      b = await run(sides.oauth4webapi, nLib);
+      a = await run(sides.authlane, nLib);
     }
     aOps.push(1000 / a[0]);
     bOps.push(1000 / b[0]);

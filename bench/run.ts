@@ -6,7 +6,11 @@
  * which is kept out of the timed loop. Then cold start (a fresh `deno run` importing the package entry (dist/authlane.js), minus
  * an empty script, beside the TypeScript sources and oauth4webapi) and shipped size.
  *
- * Each workload runs in a fresh process of its own (`--in-process` runs them all in this one).
+ * Each workload runs in a fresh process of its own, which checks both libraries and then drives
+ * each side (authlane, oauth4webapi, the floor, the bare work) in a process of its own, in
+ * interleaved rounds on the same pinned core (bench/_side.ts says why). `--shared-process` times
+ * the sides in the workload's one process instead (the method before issue 14's third round);
+ * `--in-process` runs every workload in this process.
  *
  * Then, in a process of its own, the session layer's figures (`bench/session.ts`), so every table
  * of the README's "Performance" comes from one run.
@@ -18,7 +22,8 @@
  * @module
  */
 
-import { measure, median, type Plan, type Result } from "./_harness.ts";
+import { measure, measureSides, median, type Plan, type Result } from "./_harness.ts";
+import { type RemoteSide, remoteSide, serveSide, type SideName } from "./_side.ts";
 import { makeFixtures } from "./_fixtures.ts";
 import { makeWorkloads, type Workload } from "./_workloads.ts";
 
@@ -37,6 +42,8 @@ const jsonOut = Deno.args.find((a) => a.startsWith("--json="))?.slice(7);
 const roundsArg = Deno.args.find((a) => a.startsWith("--rounds="))?.slice(9);
 const workerId = Deno.args.find((a) => a.startsWith("--worker="))?.slice(9);
 const inProcess = args.has("--in-process");
+const sharedProcess = inProcess || args.has("--shared-process");
+const sideArg = Deno.args.find((a) => a.startsWith("--side="))?.slice(7);
 
 async function pinToOneCore(): Promise<void> {
   if (Deno.env.get(PINNED_ENV) !== undefined) return;
@@ -345,15 +352,39 @@ interface WorkerReport {
   result?: Result;
 }
 
-/** `--worker=<id>`: checks and measures one workload, prints a {@link WorkerReport} as JSON. */
+/**
+ * `--worker=<id>`: checks one workload (both libraries, in this process), then measures it, each
+ * side in a process of its own unless `--shared-process`; prints a {@link WorkerReport} as JSON.
+ */
 async function worker(id: string, plan: Plan): Promise<void> {
   const w = (await makeWorkloads(await makeFixtures())).find((x) => x.id === id);
   if (w === undefined) throw new Error(`no workload ${id}`);
   const failures = await w.check();
-  const report: WorkerReport = failures.length > 0
-    ? { failures }
-    : { failures, result: await measure(w, plan) };
-  console.log(JSON.stringify(report));
+  if (failures.length > 0) return console.log(JSON.stringify({ failures }));
+  let result: Result;
+  if (sharedProcess) {
+    result = await measure(w, plan);
+  } else {
+    const script = fromFileUrl(new URL(import.meta.url));
+    const env = { [PINNED_ENV]: Deno.env.get(PINNED_ENV) ?? "no" };
+    const names: SideName[] = ["authlane", "oauth4webapi", "floor"];
+    if (w.platform !== undefined) names.push("platform");
+    // One after another: each builds its fixtures (key generation) on the one pinned core.
+    const started: RemoteSide[] = [];
+    try {
+      for (const name of names) started.push(await remoteSide(script, id, name, env));
+      const [authlane, oauth4webapi, floor, platform] = started;
+      result = await measureSides({
+        authlane: authlane!,
+        oauth4webapi: oauth4webapi!,
+        floor: floor!,
+        platform,
+      }, plan);
+    } finally {
+      await Promise.all(started.map((side) => side.close()));
+    }
+  }
+  console.log(JSON.stringify({ failures, result } satisfies WorkerReport));
 }
 
 /**
@@ -369,7 +400,9 @@ async function measureIsolated(w: Workload): Promise<WorkerReport> {
       "--v8-flags=--expose-gc",
       fromFileUrl(new URL(import.meta.url)),
       `--worker=${w.id}`,
-      ...Deno.args.filter((a) => a === "--quick" || a.startsWith("--rounds=")),
+      ...Deno.args.filter((a) =>
+        a === "--quick" || a === "--shared-process" || a.startsWith("--rounds=")
+      ),
     ],
     env: { [PINNED_ENV]: Deno.env.get(PINNED_ENV) ?? "no" },
     stdout: "piped",
@@ -386,6 +419,10 @@ async function main(): Promise<void> {
     : { rounds: 21, batchMs: 40, warmupMs: 400, pauseMs: 3 };
   if (roundsArg !== undefined) plan.rounds = Number(roundsArg);
   if (workerId !== undefined) return await worker(workerId, plan);
+  if (sideArg !== undefined) {
+    const [id, name] = sideArg.split(":") as [string, SideName];
+    return await serveSide(id, name);
+  }
   const started = performance.now();
   console.log(
     `authlane bench — ${
@@ -397,7 +434,11 @@ async function main(): Promise<void> {
   );
   console.log(
     `method: ${
-      inProcess ? "all workloads in this process" : "each workload in a fresh process"
+      inProcess
+        ? "all workloads in this process"
+        : sharedProcess
+        ? "each workload in a fresh process, its sides in that one process"
+        : "each workload in a fresh process, each library (and the floor) in a process of its own"
     }, ${plan.rounds} rounds per workload, ~${plan.batchMs} ms batches, authlane and ` +
       `oauth4webapi alternating (first swaps each round), medians of per-round values; ops/s, ` +
       `ratios and floor multiples from process CPU time (getrusage: user + system), the ` +
